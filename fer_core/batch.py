@@ -1,0 +1,87 @@
+"""The `analyze` command: many images or folders in, one JSON object per image out, bad files reported."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import cv2
+
+from .data import IMAGE_SUFFIXES
+from .detect import DetectorConfig
+from .imageio import ImageDecodeError, read_image
+from .pipeline import Analyzer, draw_results
+from .predictor import Predictor
+
+
+def expand_inputs(inputs) -> list[Path]:
+    """Files as given, and image files (by suffix) found recursively in folders, in sorted order."""
+    paths: list[Path] = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            paths += sorted(p for p in item.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        else:
+            paths.append(item)
+    return paths
+
+
+def analyze_files(paths, analyzer: Analyzer, annotated_dir: Path | None = None, on_error=None) -> list[dict]:
+    """One {"image", "faces", "error"} object per path; on_error(path, message) is called for each failure."""
+    records = []
+    used_names: set[str] = set()
+    for path in paths:
+        record = {"image": str(path), "faces": [], "error": None}
+        try:
+            image = read_image(path)
+            results = analyzer.analyze(image)
+            record["faces"] = [r.to_dict() for r in results]
+            if annotated_dir is not None:
+                name = _unique_name(Path(path).stem, used_names)
+                cv2.imwrite(str(annotated_dir / f"{name}.png"), draw_results(image, results, numbered=True))
+        except ImageDecodeError as exc:
+            record["error"] = str(exc)
+            if on_error:
+                on_error(path, str(exc))
+        records.append(record)
+    return records
+
+
+def _unique_name(stem: str, used: set[str]) -> str:
+    name, n = stem, 1
+    while name in used:
+        n += 1
+        name = f"{stem}_{n}"
+    used.add(name)
+    return name
+
+
+def run_analyze(args) -> int:
+    overrides = {k: v for k, v in {
+        "scale_factor": args.scale_factor, "min_neighbors": args.min_neighbors,
+        "min_face": args.min_face, "max_side": args.max_side}.items() if v is not None}
+    detector = DetectorConfig(**overrides)
+    analyzer = Analyzer(Predictor.load(args.model), detector, tta=bool(args.tta))
+    annotated_dir = Path(args.annotated) if args.annotated else None
+    if annotated_dir:
+        annotated_dir.mkdir(parents=True, exist_ok=True)
+    paths = expand_inputs(args.inputs)
+    if not paths:
+        print("error: no image files found in the given inputs", file=sys.stderr)
+        return 1
+
+    def report(path, message):
+        print(f"{path}: {message}", file=sys.stderr)
+
+    records = analyze_files(paths, analyzer, annotated_dir, on_error=report)
+    text = json.dumps(records, indent=2)
+    if args.json == "-":
+        print(text)
+    elif args.json:
+        Path(args.json).write_text(text)
+    else:
+        for record in records:
+            if record["error"] is None:
+                faces = ", ".join(f"{f['emotion']} {f['confidence']:.0%}" for f in record["faces"]) or "no faces"
+                print(f"{record['image']}: {faces}")
+    return 1 if any(r["error"] for r in records) else 0

@@ -1,0 +1,125 @@
+"""python -m fer_core {train,evaluate,analyze}: the command line over the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _add_train(sub) -> None:
+    p = sub.add_parser("train", help="train a model and write its run files",
+                       description="Train a model on FER2013 (image folders or fer2013.csv). The run folder gets "
+                                   "settings.json, history.csv, model.keras (best on validation), evaluation.json, "
+                                   "evaluation_tta.json and checkpoint/ for --resume.")
+    p.add_argument("--data", required=True, help="dataset folder (train/ and test/ inside) or fer2013.csv")
+    p.add_argument("--arch", default="mini_xception", help="mini_xception or vgg (default: %(default)s)")
+    p.add_argument("--epochs", type=int, default=30, help="total epochs, including any already done")
+    p.add_argument("--out", required=True, help="run folder to write")
+    p.add_argument("--classes", help="comma-separated class subset, e.g. happy,sad,neutral")
+    p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
+    p.add_argument("--optimizer", choices=["adam", "sgd"], default="adam")
+    p.add_argument("--schedule", choices=["cosine", "constant"], default="cosine")
+    p.add_argument("--warmup-epochs", type=int, default=1)
+    p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument("--class-weights", action="store_true", help="weight the loss by inverse class frequency")
+    p.add_argument("--no-augment", action="store_true", help="switch off flips, rotations, zoom and shifts")
+    p.add_argument("--random-erasing", type=float, default=0.0, help="probability of erasing a random patch")
+    p.add_argument("--val-split", default="test", help="split used for validation (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--limit", type=int, help="train on only N faces (quick checks)")
+    p.add_argument("--progress", choices=["bar", "epoch", "none"], default="bar" if sys.stderr.isatty() else "epoch",
+                   help="a progress bar per epoch, one line per epoch, or silence")
+
+
+def _add_evaluate(sub) -> None:
+    p = sub.add_parser("evaluate", help="score a model on a labelled split",
+                       description="Accuracy, per-class precision/recall/F1, macro-F1 and the confusion matrix "
+                                   "(rows = true class).")
+    p.add_argument("--data", required=True, help="dataset folder (with test/ or bare class folders) or fer2013.csv")
+    p.add_argument("--split", default="test", help="train, test or private (default: %(default)s)")
+    p.add_argument("--model", help="a .keras file (default: the shipped model)")
+    p.add_argument("--tta", action="store_true", help="average with the mirrored face (test-time augmentation)")
+    p.add_argument("--json", help="write the metrics to this JSON file")
+
+
+def _add_analyze(sub) -> None:
+    p = sub.add_parser("analyze", help="find faces in images and name their emotions",
+                       description="Detect faces and classify their emotions in images or folders of images.")
+    p.add_argument("inputs", nargs="+", help="image files or folders")
+    p.add_argument("--json", help="write one object per image to this JSON file ('-' for stdout)")
+    p.add_argument("--annotated", help="write annotated copies into this folder")
+    p.add_argument("--model", help="a .keras file (default: the shipped model)")
+    p.add_argument("--scale-factor", type=float, help="Haar scale factor")
+    p.add_argument("--min-neighbors", type=int, help="Haar minimum neighbours")
+    p.add_argument("--min-face", type=int, help="smallest face side in pixels of the original image")
+    p.add_argument("--max-side", type=int, help="downscale so the longer side is at most this before detecting")
+    p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
+                   help="mirror test-time augmentation (default: the model's recommended setting)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m fer_core", description="Facial emotion recognition.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_train(sub)
+    _add_evaluate(sub)
+    _add_analyze(sub)
+    return parser
+
+
+def run_train(args) -> int:
+    from .training import TrainSettings, train
+
+    settings = TrainSettings(
+        data=args.data, out=args.out, arch=args.arch, epochs=args.epochs, batch_size=args.batch_size,
+        learning_rate=args.lr, optimizer=args.optimizer, schedule=args.schedule, warmup_epochs=args.warmup_epochs,
+        label_smoothing=args.label_smoothing, class_weights=args.class_weights, augment=not args.no_augment,
+        random_erasing=args.random_erasing, classes=args.classes.split(",") if args.classes else None,
+        val_split=args.val_split, seed=args.seed, limit=args.limit,
+    )
+    verbose = {"bar": 1, "epoch": 2, "none": 0}[args.progress]
+    from .evaluation import format_report
+
+    print(format_report(train(settings, resume=args.resume, verbose=verbose)))
+    return 0
+
+
+def run_evaluate(args) -> int:
+    from .data import load_dataset
+    from .evaluation import evaluate_dataset, format_report
+    from .predictor import Predictor
+
+    predictor = Predictor.load(args.model)
+    dataset = load_dataset(args.data, args.split, predictor.labels)
+    if len(dataset.images) == 0:
+        print(f"error: no labelled faces in the {args.split} split of {args.data}", file=sys.stderr)
+        return 1
+    metrics = evaluate_dataset(predictor, dataset, tta=args.tta)
+    print(format_report(metrics))
+    if args.json:
+        Path(args.json).write_text(json.dumps(metrics, indent=2))
+    return 0
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    from .predictor import ModelLoadError
+
+    handlers = {"train": run_train, "evaluate": run_evaluate, "analyze": _run_analyze}
+    try:
+        return handlers[args.command](args)
+    except (ModelLoadError, FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run_analyze(args) -> int:
+    from .batch import run_analyze
+
+    return run_analyze(args)

@@ -1,0 +1,155 @@
+"""FER2013 loading from the Kaggle image-folder layout or the original fer2013.csv; both give the same arrays."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from pathlib import Path
+from typing import NamedTuple
+
+import cv2
+import numpy as np
+
+from .labels import EMOTIONS, canonical_emotion, label_index, parse_classes
+from .preprocess import INPUT_SIZE, to_gray48
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+
+# Split name -> (folder names accepted, CSV Usage value).
+SPLITS = {
+    "train": ({"train", "training"}, "Training"),
+    "test": ({"test", "publictest", "val", "validation"}, "PublicTest"),
+    "private": ({"private", "privatetest"}, "PrivateTest"),
+}
+
+
+class Dataset(NamedTuple):
+    """images: uint8 (N, 48, 48) gray; labels: int64 (N,) indices into classes."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    classes: tuple[str, ...]
+
+    def counts(self) -> dict[str, int]:
+        per_label = np.bincount(self.labels, minlength=len(self.classes))
+        return {name: int(n) for name, n in zip(self.classes, per_label, strict=True)}
+
+
+def _split_name(split: str) -> str:
+    key = split.strip().lower()
+    for name, (folders, usage) in SPLITS.items():
+        if key == name or key in folders or key == usage.lower():
+            return name
+    raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+
+
+def _empty(classes: tuple[str, ...]) -> Dataset:
+    return Dataset(np.zeros((0, INPUT_SIZE, INPUT_SIZE), np.uint8), np.zeros(0, np.int64), classes)
+
+
+def _class_dirs(root: Path) -> dict[str, Path]:
+    """Canonical emotion -> its folder under root; unknown folders are skipped with a warning."""
+    found: dict[str, Path] = {}
+    for child in sorted(p for p in root.iterdir() if p.is_dir()):
+        emotion = canonical_emotion(child.name)
+        if emotion is None:
+            log.warning("skipping folder %s: not one of the seven emotions", child)
+            continue
+        if emotion in found:
+            log.warning("skipping folder %s: %s already read from %s", child, emotion, found[emotion])
+            continue
+        found[emotion] = child
+    return found
+
+
+def find_split_dir(root: Path, split: str) -> Path:
+    """The folder of class folders for a split: root/<split> if present, else root itself."""
+    split = _split_name(split)
+    folders = SPLITS[split][0]
+    for child in sorted(p for p in root.iterdir() if p.is_dir()):
+        if child.name.lower() in folders:
+            return child
+    if _class_dirs_quiet(root):
+        return root
+    raise FileNotFoundError(f"{root} has no {split}/ folder and no emotion class folders")
+
+
+def _class_dirs_quiet(root: Path) -> bool:
+    return any(p.is_dir() and canonical_emotion(p.name) for p in root.iterdir())
+
+
+def load_image_folder(root, split: str = "train", classes=None) -> Dataset:
+    """Faces from <root>/<split>/<class>/*.jpg|png|... (or <root>/<class>/... when there is no split folder)."""
+    classes = parse_classes(classes)
+    index = label_index(classes)
+    split_dir = find_split_dir(Path(root), split)
+    images, labels = [], []
+    for emotion, folder in _class_dirs(split_dir).items():
+        if emotion not in index:
+            continue
+        for path in sorted(folder.iterdir()):
+            if path.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+            if image is None:
+                log.warning("skipping unreadable image %s", path)
+                continue
+            if image.dtype != np.uint8:
+                image = cv2.convertScaleAbs(image, alpha=255.0 / max(1, int(image.max())))
+            images.append(to_gray48(image))
+            labels.append(index[emotion])
+    if not images:
+        return _empty(classes)
+    return Dataset(np.stack(images), np.asarray(labels, np.int64), classes)
+
+
+def load_csv(path, split: str = "train", classes=None) -> Dataset:
+    """Faces from the original fer2013.csv (emotion,pixels,Usage; emotion codes in EMOTIONS order)."""
+    classes = parse_classes(classes)
+    index = label_index(classes)
+    usage = SPLITS[_split_name(split)][1]
+    images, labels = [], []
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            if row.get("Usage", usage).strip() != usage:
+                continue
+            emotion = EMOTIONS[int(row["emotion"])]
+            if emotion not in index:
+                continue
+            pixels = np.asarray(row["pixels"].split(), dtype=np.uint8)
+            if pixels.size != INPUT_SIZE * INPUT_SIZE:
+                raise ValueError(f"{path}: a row has {pixels.size} pixels, expected {INPUT_SIZE ** 2}")
+            images.append(pixels.reshape(INPUT_SIZE, INPUT_SIZE))
+            labels.append(index[emotion])
+    if not images:
+        return _empty(classes)
+    return Dataset(np.stack(images), np.asarray(labels, np.int64), classes)
+
+
+def load_dataset(path, split: str = "train", classes=None) -> Dataset:
+    """A split from either layout: a .csv file, or a folder in the image-folder layout."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"no dataset at {path}")
+    if path.is_file():
+        return load_csv(path, split, classes)
+    csv_file = path / "fer2013.csv"
+    if csv_file.is_file() and not any(p.is_dir() for p in path.iterdir()):
+        return load_csv(csv_file, split, classes)
+    return load_image_folder(path, split, classes)
+
+
+def available_splits(path) -> list[str]:
+    """Which of train/test/private a dataset path holds (a bare class-folder tree counts as 'test')."""
+    path = Path(path)
+    if path.is_file():
+        with open(path, newline="") as f:
+            usages = {row.get("Usage", "Training").strip() for row in csv.DictReader(f)}
+        return [name for name, (_, usage) in SPLITS.items() if usage in usages]
+    names = {p.name.lower() for p in path.iterdir() if p.is_dir()}
+    found = [name for name, (folders, _) in SPLITS.items() if names & folders]
+    if not found and _class_dirs_quiet(path):
+        found = ["test"]
+    return found

@@ -1,0 +1,66 @@
+"""Accuracy, per-class precision/recall/F1, macro-F1 and the confusion matrix (rows = true class)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .data import Dataset
+from .predictor import Predictor
+from .preprocess import to_model_input
+
+
+def compute_metrics(y_true, y_pred, labels) -> dict:
+    """The evaluation JSON: accuracy, macro_f1, per_class, confusion_matrix (counts), labels, n."""
+    y_true = np.asarray(y_true, np.int64)
+    y_pred = np.asarray(y_pred, np.int64)
+    k = len(labels)
+    confusion = np.zeros((k, k), np.int64)
+    np.add.at(confusion, (y_true, y_pred), 1)
+    n = int(confusion.sum())
+    per_class = {}
+    for i, name in enumerate(labels):
+        tp = int(confusion[i, i])
+        predicted = int(confusion[:, i].sum())
+        support = int(confusion[i].sum())
+        precision = tp / predicted if predicted else 0.0
+        recall = tp / support if support else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_class[name] = {"precision": precision, "recall": recall, "f1": f1, "support": support}
+    # Like scikit-learn: average over the classes that occur in the truth or the predictions.
+    occurring = confusion.sum(axis=0) + confusion.sum(axis=1) > 0
+    present = [m["f1"] for m, seen in zip(per_class.values(), occurring, strict=True) if seen]
+    return {
+        "accuracy": float(np.trace(confusion) / n) if n else 0.0,
+        "macro_f1": float(np.mean(present)) if present else 0.0,
+        "per_class": per_class,
+        "confusion_matrix": confusion.tolist(),
+        "labels": list(labels),
+        "n": n,
+    }
+
+
+def evaluate_dataset(predictor: Predictor, dataset: Dataset, tta: bool = False) -> dict:
+    if tuple(dataset.classes) != predictor.labels:
+        raise ValueError(f"dataset classes {dataset.classes} differ from the model's {predictor.labels}")
+    probabilities = predictor.predict_proba(to_model_input(dataset.images), tta=tta)
+    metrics = compute_metrics(dataset.labels, probabilities.argmax(axis=1), dataset.classes)
+    metrics["tta"] = tta
+    metrics["model"] = predictor.name
+    return metrics
+
+
+def format_report(metrics: dict) -> str:
+    """The metrics as a plain-text table for the terminal."""
+    labels = metrics["labels"]
+    width = max(8, *(len(name) for name in labels))
+    lines = [f"n={metrics['n']}  accuracy={metrics['accuracy']:.4f}  macro-F1={metrics['macro_f1']:.4f}", ""]
+    lines.append(f"{'class':<{width}} {'precision':>9} {'recall':>7} {'f1':>7} {'support':>8}")
+    for name in labels:
+        m = metrics["per_class"][name]
+        lines.append(f"{name:<{width}} {m['precision']:>9.3f} {m['recall']:>7.3f} {m['f1']:>7.3f} {m['support']:>8d}")
+    lines += ["", "confusion matrix (rows = true, columns = predicted)"]
+    short = [name[:7] for name in labels]
+    lines.append(" " * width + " " + " ".join(f"{s:>7}" for s in short))
+    for name, row in zip(labels, metrics["confusion_matrix"], strict=True):
+        lines.append(f"{name:<{width}} " + " ".join(f"{v:>7d}" for v in row))
+    return "\n".join(lines)

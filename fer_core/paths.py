@@ -1,0 +1,31 @@
+"""Where the shipped models live and which one is the default."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MODELS_DIR = REPO_ROOT / "models"
+DEFAULT_RUN = "mini_xception_v1"
+
+# Fixed file names inside every training run folder; the explorer page reads only these.
+MODEL_FILE = "model.keras"
+SETTINGS_FILE = "settings.json"
+HISTORY_FILE = "history.csv"
+EVALUATION_FILE = "evaluation.json"
+EVALUATION_TTA_FILE = "evaluation_tta.json"
+CHECKPOINT_DIR = "checkpoint"
+
+
+def default_model_path() -> Path:
+    """$FER_MODEL if set, else the shipped default run's model."""
+    override = os.environ.get("FER_MODEL")
+    return Path(override) if override else MODELS_DIR / DEFAULT_RUN / MODEL_FILE
+
+
+def list_runs(models_dir: Path = MODELS_DIR) -> list[Path]:
+    """Training run folders (those holding a settings file) under models_dir, by name."""
+    if not models_dir.is_dir():
+        return []
+    return sorted(p for p in models_dir.iterdir() if (p / SETTINGS_FILE).is_file())

@@ -1,0 +1,109 @@
+"""The composed per-image path: detect -> crop -> preprocess -> classify -> FaceResult; plus drawing."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from .detect import Box, DetectorConfig, detect_faces
+from .predictor import Predictor
+from .preprocess import preprocess_faces
+
+
+@dataclass(frozen=True)
+class FaceResult:
+    """One face: its box (x, y, w, h in original-image pixels), top emotion, its probability, all probabilities."""
+
+    box: Box
+    emotion: str
+    confidence: float
+    scores: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"box": list(self.box), "emotion": self.emotion, "confidence": self.confidence,
+                "scores": dict(self.scores)}
+
+
+def results_from_probabilities(boxes, probabilities: np.ndarray, labels) -> list[FaceResult]:
+    results = []
+    for box, p in zip(boxes, probabilities, strict=True):
+        top = int(np.argmax(p))
+        scores = {name: float(v) for name, v in zip(labels, p, strict=True)}
+        results.append(FaceResult(Box(*box), labels[top], float(p[top]), scores))
+    return results
+
+
+class Analyzer:
+    """A predictor plus detection settings; analyze(image) is stateless and thread-safe."""
+
+    def __init__(self, predictor: Predictor | None = None, detector: DetectorConfig = DetectorConfig(),
+                 tta: bool = False):
+        self.predictor = predictor or Predictor.load()
+        self.detector = detector
+        self.tta = tta
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.predictor.labels
+
+    def classify(self, image: np.ndarray, boxes, channel_order: str = "bgr") -> list[FaceResult]:
+        """Classify given boxes of an image in one batch."""
+        crops = [image[b[1]:b[1] + b[3], b[0]:b[0] + b[2]] for b in boxes]
+        probabilities = self.predictor.predict_proba(preprocess_faces(crops, channel_order), tta=self.tta)
+        return results_from_probabilities(boxes, probabilities, self.labels)
+
+    def analyze(self, image: np.ndarray, channel_order: str = "bgr") -> list[FaceResult]:
+        return self.classify(image, detect_faces(image, self.detector, channel_order), channel_order)
+
+
+_default: Analyzer | None = None
+_default_lock = threading.Lock()
+
+
+def default_analyzer() -> Analyzer:
+    """The analyzer over the shipped model, loaded once per process."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Analyzer()
+        return _default
+
+
+def analyze(image: np.ndarray, detector: DetectorConfig | None = None, analyzer: Analyzer | None = None,
+            channel_order: str = "bgr") -> list[FaceResult]:
+    """Faces and their emotions in a BGR uint8 image (as OpenCV returns it)."""
+    analyzer = analyzer or default_analyzer()
+    if detector is not None and detector != analyzer.detector:
+        analyzer = Analyzer(analyzer.predictor, detector, analyzer.tta)
+    return analyzer.analyze(image, channel_order)
+
+
+EMOTION_COLORS_BGR = {
+    "angry": (40, 40, 220), "disgust": (40, 140, 40), "fear": (160, 60, 160), "happy": (0, 200, 255),
+    "sad": (200, 120, 40), "surprise": (220, 200, 0), "neutral": (180, 180, 180),
+}
+
+
+def draw_results(image: np.ndarray, results: list[FaceResult], numbered: bool = False) -> np.ndarray:
+    """A copy of a BGR image with each face boxed and labelled with its emotion and confidence."""
+    canvas = image.copy()
+    if canvas.ndim == 2:
+        canvas = cv2.cvtColor(canvas, cv2.COLOR_GRAY2BGR)
+    thickness = max(1, round(max(canvas.shape[:2]) / 400))
+    font_scale = max(0.4, max(canvas.shape[:2]) / 1400)
+    for number, result in enumerate(results, start=1):
+        x, y, w, h = result.box
+        color = EMOTION_COLORS_BGR.get(result.emotion, (0, 255, 0))
+        cv2.rectangle(canvas, (x, y), (x + w, y + h), color, thickness)
+        label = f"{result.emotion} {result.confidence:.0%}"
+        if numbered:
+            label = f"#{number} {label}"
+        (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, font_scale, thickness)
+        top = y - th - base - 2 if y - th - base - 2 >= 0 else y + h
+        cv2.rectangle(canvas, (x, top), (x + tw + 4, top + th + base + 2), color, cv2.FILLED)
+        cv2.putText(canvas, label, (x + 2, top + th + 1), cv2.FONT_HERSHEY_SIMPLEX, font_scale, (0, 0, 0),
+                    thickness, cv2.LINE_AA)
+    return canvas

@@ -1,0 +1,102 @@
+"""A loaded model wrapped for fast repeated inference: one compiled function, batches in, probabilities out."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from .labels import EMOTIONS
+from .paths import SETTINGS_FILE, default_model_path
+from .preprocess import INPUT_SIZE
+
+
+class ModelLoadError(RuntimeError):
+    """The model file is missing, truncated or not a FER model."""
+
+
+def _compile(model: keras.Model):
+    """model(x, training=False) as a compiled function of the active backend (never model.predict)."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        spec = tf.TensorSpec([None, INPUT_SIZE, INPUT_SIZE, 1], tf.float32)
+        fn = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+        return lambda x: fn(x).numpy()
+    if backend == "jax":
+        import jax
+
+        jitted = jax.jit(lambda x: model(x, training=False))
+        return lambda x: np.asarray(jitted(x))
+    if backend == "torch":
+        import torch
+
+        def call(x):
+            with torch.no_grad():
+                return keras.ops.convert_to_numpy(model(x, training=False))
+
+        return call
+    return lambda x: keras.ops.convert_to_numpy(model(x, training=False))
+
+
+def read_labels(model_path: Path, num_outputs: int) -> tuple[str, ...]:
+    """Class names from the run's settings file beside the model; seven outputs default to EMOTIONS."""
+    settings = model_path.parent / SETTINGS_FILE
+    if settings.is_file():
+        classes = json.loads(settings.read_text()).get("classes")
+        if classes and len(classes) == num_outputs:
+            return tuple(classes)
+    if num_outputs == len(EMOTIONS):
+        return EMOTIONS
+    raise ModelLoadError(f"{model_path}: {num_outputs} outputs and no {SETTINGS_FILE} naming its classes")
+
+
+def load_keras_model(path) -> keras.Model:
+    path = Path(path)
+    if not path.is_file():
+        raise ModelLoadError(f"model file not found: {path}")
+    if path.suffix != ".keras" or not zipfile.is_zipfile(path):
+        raise ModelLoadError(f"not a Keras .keras model file (truncated or wrong format): {path}")
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as exc:  # Keras raises many types for a damaged archive
+        raise ModelLoadError(f"cannot load model {path}: {exc}") from exc
+    shape = tuple(model.input_shape[1:]) if not isinstance(model.input_shape, list) else None
+    if shape != (INPUT_SIZE, INPUT_SIZE, 1):
+        raise ModelLoadError(f"{path}: expected input (48, 48, 1), got {model.input_shape}")
+    return model
+
+
+class Predictor:
+    """Probabilities for batches of preprocessed faces; safe to call from several threads at once."""
+
+    def __init__(self, model: keras.Model, labels=EMOTIONS, max_batch: int = 256, name: str = ""):
+        self.model = model
+        self.labels = tuple(labels)
+        self.name = name or model.name
+        self.max_batch = max_batch
+        self._fn = _compile(model)
+
+    @classmethod
+    def load(cls, path=None) -> Predictor:
+        path = Path(path) if path else default_model_path()
+        model = load_keras_model(path)
+        labels = read_labels(path, int(model.output_shape[-1]))
+        return cls(model, labels, name=path.parent.name if path.name == "model.keras" else path.stem)
+
+    def predict_proba(self, faces: np.ndarray, tta: bool = False) -> np.ndarray:
+        """float32 (N, 48, 48, 1) faces -> (N, len(labels)) probabilities; tta averages with the mirror image."""
+        faces = np.ascontiguousarray(faces, dtype=np.float32)
+        if faces.ndim != 4 or faces.shape[1:] != (INPUT_SIZE, INPUT_SIZE, 1):
+            raise ValueError(f"expected (N, 48, 48, 1) faces, got {faces.shape}")
+        if len(faces) == 0:
+            return np.zeros((0, len(self.labels)), np.float32)
+        out = np.concatenate([self._fn(faces[i:i + self.max_batch]) for i in range(0, len(faces), self.max_batch)])
+        if tta:
+            mirrored = np.ascontiguousarray(faces[:, :, ::-1])
+            out = 0.5 * (out + self.predict_proba(mirrored, tta=False))
+        return out.astype(np.float32, copy=False)

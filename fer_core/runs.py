@@ -1,0 +1,49 @@
+"""Reading a training run folder's fixed files (what the app's explorer and home page show)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import paths
+
+
+@dataclass(frozen=True)
+class RunFiles:
+    """The files of one run; any of them may be missing (None / empty) in a run that is still training."""
+
+    name: str
+    folder: Path
+    settings: dict
+    history: list[dict]
+    evaluation: dict | None
+    evaluation_tta: dict | None
+
+    @property
+    def model_path(self) -> Path:
+        return self.folder / paths.MODEL_FILE
+
+
+def _json(path: Path) -> dict | None:
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def read_history(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    with open(path, newline="") as f:
+        return [{k: float(v) if v not in ("", None) else None for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def read_run(folder) -> RunFiles:
+    folder = Path(folder)
+    return RunFiles(
+        name=folder.name,
+        folder=folder,
+        settings=_json(folder / paths.SETTINGS_FILE) or {},
+        history=read_history(folder / paths.HISTORY_FILE),
+        evaluation=_json(folder / paths.EVALUATION_FILE),
+        evaluation_tta=_json(folder / paths.EVALUATION_TTA_FILE),
+    )

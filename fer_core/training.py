@@ -1,0 +1,220 @@
+"""Training runs: each writes settings.json, history.csv, model.keras (best on validation) and evaluation JSONs.
+
+A checkpoint of the last epoch (model with optimizer state + state.json) is written every epoch, so
+`train --resume` continues an interrupted run where it stopped.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import math
+import platform
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from . import paths
+from .augment import augment_batch
+from .data import load_dataset
+from .evaluation import evaluate_dataset
+from .models import build_model
+from .predictor import Predictor
+from .preprocess import to_model_input
+
+
+@dataclasses.dataclass
+class TrainSettings:
+    data: str
+    out: str
+    arch: str = "mini_xception"
+    epochs: int = 30
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    optimizer: str = "adam"  # adam | sgd (momentum 0.9, nesterov)
+    schedule: str = "cosine"  # cosine (with linear warm-up) | constant
+    warmup_epochs: int = 1
+    label_smoothing: float = 0.0
+    class_weights: bool = False
+    augment: bool = True
+    random_erasing: float = 0.0
+    classes: list[str] | None = None
+    val_split: str = "test"
+    seed: int = 0
+    limit: int | None = None  # use only the first N shuffled training faces (smoke tests)
+
+
+HISTORY_FIELDS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds"]
+
+
+class FaceBatches(keras.utils.PyDataset):
+    """Shuffled, augmented, one-hot batches with optional per-sample class weights."""
+
+    def __init__(self, images, labels, num_classes, settings: TrainSettings, class_weight=None, epoch=0):
+        super().__init__()
+        self.images, self.labels, self.num_classes = images, labels, num_classes
+        self.settings, self.class_weight = settings, class_weight
+        self.epoch = epoch
+        self._order = self._shuffle()
+
+    def _shuffle(self):
+        return np.random.default_rng((self.settings.seed, self.epoch)).permutation(len(self.images))
+
+    def __len__(self):
+        return math.ceil(len(self.images) / self.settings.batch_size)
+
+    def __getitem__(self, index):
+        b = self.settings.batch_size
+        idx = self._order[index * b:(index + 1) * b]
+        faces = self.images[idx]
+        if self.settings.augment:
+            rng = np.random.default_rng((self.settings.seed, self.epoch, index))
+            faces = augment_batch(faces, rng, erase_prob=self.settings.random_erasing)
+        y = keras.utils.to_categorical(self.labels[idx], self.num_classes)
+        x = to_model_input(faces)
+        if self.class_weight is None:
+            return x, y
+        return x, y, self.class_weight[self.labels[idx]].astype(np.float32)
+
+    def on_epoch_end(self):
+        self.epoch += 1
+        self._order = self._shuffle()
+
+
+def learning_rate_at(settings: TrainSettings, epoch: int) -> float:
+    base = settings.learning_rate
+    if settings.schedule == "constant":
+        return base
+    if epoch < settings.warmup_epochs:
+        return base * (epoch + 1) / (settings.warmup_epochs + 1)
+    span = max(1, settings.epochs - settings.warmup_epochs)
+    progress = (epoch - settings.warmup_epochs) / span
+    return base * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+class RunRecorder(keras.callbacks.Callback):
+    """Sets the epoch's learning rate, appends history, saves the best model and the resume checkpoint."""
+
+    def __init__(self, run_dir: Path, settings: TrainSettings, best: float, elapsed: float):
+        super().__init__()
+        self.run_dir, self.settings = run_dir, settings
+        self.best, self.elapsed = best, elapsed
+        self.checkpoint = run_dir / paths.CHECKPOINT_DIR
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.model.optimizer.learning_rate.assign(learning_rate_at(self.settings, epoch))
+        self._started = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        seconds = time.time() - self._started
+        self.elapsed += seconds
+        row = {"epoch": epoch + 1, "learning_rate": learning_rate_at(self.settings, epoch),
+               "seconds": round(seconds, 1)}
+        row.update({k: float(logs[k]) for k in ("loss", "accuracy", "val_loss", "val_accuracy") if k in logs})
+        history = self.run_dir / paths.HISTORY_FILE
+        new = not history.exists()
+        with open(history, "a", newline="") as f:
+            writer = csv.DictWriter(f, HISTORY_FIELDS)
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+        val = float(logs.get("val_accuracy", -1.0))
+        if val > self.best:
+            self.best = val
+            self.model.save(self.run_dir / paths.MODEL_FILE)
+        self.checkpoint.mkdir(exist_ok=True)
+        self.model.save(self.checkpoint / "last.keras")
+        state = {"epoch": epoch + 1, "best_val_accuracy": self.best, "train_seconds": round(self.elapsed, 1)}
+        (self.checkpoint / "state.json").write_text(json.dumps(state, indent=2))
+
+
+def _balanced_weights(labels, num_classes) -> np.ndarray:
+    counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
+    return np.where(counts > 0, len(labels) / (num_classes * np.maximum(counts, 1)), 0.0)
+
+
+def _truncate_history(history: Path, epochs_done: int) -> None:
+    """Drop history rows written after the checkpoint, e.g. by an epoch that was interrupted mid-save."""
+    if not history.exists():
+        return
+    with open(history, newline="") as f:
+        rows = [r for r in csv.DictReader(f) if int(r["epoch"]) <= epochs_done]
+    with open(history, "w", newline="") as f:
+        writer = csv.DictWriter(f, HISTORY_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def train(settings: TrainSettings, resume: bool = False, verbose: int = 2) -> dict:
+    """Train (or resume) one run into settings.out; returns the final evaluation of the best model."""
+    run_dir = Path(settings.out)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    state_file = run_dir / paths.CHECKPOINT_DIR / "state.json"
+    settings_file = run_dir / paths.SETTINGS_FILE
+    keras.utils.set_random_seed(settings.seed)
+
+    train_set = load_dataset(settings.data, "train", settings.classes)
+    val_set = load_dataset(settings.data, settings.val_split, settings.classes)
+    if len(train_set.images) == 0 or len(val_set.images) == 0:
+        raise ValueError(f"{settings.data}: need faces in both the train and {settings.val_split} splits")
+    images, labels = train_set.images, train_set.labels
+    if settings.limit:
+        keep = np.random.default_rng(settings.seed).permutation(len(images))[: settings.limit]
+        images, labels = images[keep], labels[keep]
+    classes = list(train_set.classes)
+    num_classes = len(classes)
+
+    if resume and state_file.exists():
+        state = json.loads(state_file.read_text())
+        model = keras.models.load_model(run_dir / paths.CHECKPOINT_DIR / "last.keras")
+        initial_epoch, best, elapsed = state["epoch"], state["best_val_accuracy"], state["train_seconds"]
+        _truncate_history(run_dir / paths.HISTORY_FILE, initial_epoch)
+    else:
+        for name in (paths.HISTORY_FILE, paths.MODEL_FILE):
+            (run_dir / name).unlink(missing_ok=True)
+        model = build_model(settings.arch, num_classes)
+        if settings.optimizer == "sgd":
+            optimizer = keras.optimizers.SGD(settings.learning_rate, momentum=0.9, nesterov=True)
+        else:
+            optimizer = keras.optimizers.Adam(settings.learning_rate)
+        model.compile(optimizer=optimizer,
+                      loss=keras.losses.CategoricalCrossentropy(label_smoothing=settings.label_smoothing),
+                      metrics=["accuracy"])
+        initial_epoch, best, elapsed = 0, -1.0, 0.0
+
+    record = dataclasses.asdict(settings) | {
+        "classes": classes,
+        "parameters": int(model.count_params()),
+        "train_images": int(len(images)),
+        "val_images": int(len(val_set.images)),
+        "keras_backend": keras.backend.backend(),
+        "keras_version": keras.__version__,
+        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, {_cpu_count()} cores",
+    }
+    settings_file.write_text(json.dumps(record, indent=2))
+
+    class_weight = _balanced_weights(labels, num_classes) if settings.class_weights else None
+    batches = FaceBatches(images, labels, num_classes, settings, class_weight, epoch=initial_epoch)
+    val = (to_model_input(val_set.images), keras.utils.to_categorical(val_set.labels, num_classes))
+    recorder = RunRecorder(run_dir, settings, best, elapsed)
+    if initial_epoch < settings.epochs:
+        model.fit(batches, validation_data=val, epochs=settings.epochs, initial_epoch=initial_epoch,
+                  callbacks=[recorder], verbose=verbose)
+
+    predictor = Predictor.load(run_dir / paths.MODEL_FILE)
+    evaluation = evaluate_dataset(predictor, val_set, tta=False)
+    evaluation_tta = evaluate_dataset(predictor, val_set, tta=True)
+    for name, result in ((paths.EVALUATION_FILE, evaluation), (paths.EVALUATION_TTA_FILE, evaluation_tta)):
+        result = result | {"split": settings.val_split, "train_seconds": round(recorder.elapsed, 1)}
+        (run_dir / name).write_text(json.dumps(result, indent=2))
+    return evaluation
+
+
+def _cpu_count() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

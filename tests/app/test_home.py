@@ -1,0 +1,22 @@
+from streamlit.testing.v1 import AppTest
+
+from conftest import REPO_ROOT
+
+APP = str(REPO_ROOT / "streamlit_app.py")
+
+
+def test_home_page_names_the_loaded_model(monkeypatch):
+    monkeypatch.delenv("FER_MODEL", raising=False)
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception
+    assert at.title[0].value == "Facial emotion recognition"
+    text = " ".join(m.value for m in at.markdown)
+    assert "mini_xception" in text and "PublicTest accuracy" in text
+
+
+def test_missing_model_gives_an_error_page_not_a_traceback(monkeypatch, tmp_path):
+    monkeypatch.setenv("FER_MODEL", str(tmp_path / "missing.keras"))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception
+    assert "could not be loaded" in at.error[0].value
+    assert "missing.keras" in at.error[0].value

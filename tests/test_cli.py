@@ -1,0 +1,121 @@
+"""Every command end to end, as a user runs it: `python -m fer_core ...` in a subprocess."""
+
+import json
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import REPO_ROOT, face_scene
+from fer_core.data import load_dataset
+from fer_core.evaluation import compute_metrics
+from fer_core.predictor import Predictor
+from fer_core.preprocess import to_model_input
+
+
+def run_cli(*args, check=True):
+    env = os.environ | {"TF_CPP_MIN_LOG_LEVEL": "2"}
+    proc = subprocess.run([sys.executable, "-m", "fer_core", *map(str, args)], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
+    return proc
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "analyze"])
+def test_every_command_has_help(command):
+    out = run_cli(command, "--help").stdout
+    assert "usage: python -m fer_core " + command in out
+
+
+def test_train_then_resume(synthetic_dataset, tmp_path):
+    run = tmp_path / "run"
+    run_cli("train", "--data", synthetic_dataset / "folder", "--arch", "mini_xception", "--epochs", 1,
+            "--out", run, "--batch-size", 32, "--progress", "none")
+    proc = run_cli("train", "--data", synthetic_dataset / "folder", "--arch", "mini_xception", "--epochs", 2,
+                   "--out", run, "--batch-size", 32, "--progress", "none", "--resume")
+    assert "macro-F1" in proc.stdout
+    assert len((run / "history.csv").read_text().strip().splitlines()) == 3  # header + 2 epochs
+    assert json.loads((run / "evaluation.json").read_text())["n"] == 35
+
+
+def test_evaluate_json_matches_an_independent_count(synthetic_dataset, tiny_model, tmp_path):
+    out = tmp_path / "eval.json"
+    proc = run_cli("evaluate", "--data", synthetic_dataset / "folder", "--model", tiny_model, "--json", out)
+    metrics = json.loads(out.read_text())
+    assert {"accuracy", "macro_f1", "per_class", "confusion_matrix", "labels", "n"} <= set(metrics)
+    dataset = load_dataset(synthetic_dataset / "folder", "test")
+    predictor = Predictor.load(tiny_model)
+    predicted = np.asarray(predictor.model(to_model_input(dataset.images), training=False)).argmax(axis=1)
+    assert metrics["n"] == 35
+    assert metrics["accuracy"] == pytest.approx(float(np.mean(predicted == dataset.labels)), abs=1e-9)
+    expected = compute_metrics(dataset.labels, predicted, dataset.classes)
+    assert metrics["confusion_matrix"] == expected["confusion_matrix"]
+    assert f"accuracy={metrics['accuracy']:.4f}" in proc.stdout
+
+
+def test_evaluate_test_only_and_bare_class_folders_and_csv(synthetic_dataset, tiny_model, tmp_path):
+    from conftest import synthetic_faces, write_folder_split
+
+    images, labels = synthetic_faces(2)
+    write_folder_split(tmp_path / "only_test", "test", images, labels)
+    write_folder_split(tmp_path, "bare", images, labels)
+    for data in (tmp_path / "only_test", tmp_path / "bare"):
+        out = tmp_path / f"{data.name}.json"
+        run_cli("evaluate", "--data", data, "--model", tiny_model, "--json", out, "--tta")
+        assert json.loads(out.read_text())["n"] == 14
+    out = tmp_path / "csv.json"
+    run_cli("evaluate", "--data", synthetic_dataset / "fer2013.csv", "--model", tiny_model, "--json", out)
+    assert json.loads(out.read_text())["n"] == 35
+
+
+def test_evaluate_reports_a_missing_model_in_one_line(synthetic_dataset, tmp_path):
+    proc = run_cli("evaluate", "--data", synthetic_dataset / "folder", "--model", tmp_path / "nope.keras", check=False)
+    assert proc.returncode != 0
+    assert proc.stderr.strip().startswith("error: model file not found")
+    assert "Traceback" not in proc.stderr
+
+
+def test_analyze_many_formats_with_a_bad_file(tiny_model, tmp_path):
+    image = np.random.default_rng(0).integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for suffix in (".jpg", ".png", ".webp", ".bmp", ".tiff"):
+        assert cv2.imwrite(str(inputs / f"img{suffix}"), image)
+    (inputs / "broken.jpg").write_bytes(b"this is not a jpeg")
+    out, annotated = tmp_path / "out.json", tmp_path / "annotated"
+    proc = run_cli("analyze", inputs, "--model", tiny_model, "--json", out, "--annotated", annotated, check=False)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"{inputs / 'broken.jpg'}: not a readable image")
+    records = json.loads(out.read_text())
+    assert len(records) == 6
+    by_name = {os.path.basename(r["image"]): r for r in records}
+    assert by_name["broken.jpg"]["error"] and by_name["broken.jpg"]["faces"] == []
+    for name in ("img.jpg", "img.png", "img.webp", "img.bmp", "img.tiff"):
+        assert by_name[name]["error"] is None and by_name[name]["faces"] == []
+    assert len(list(annotated.glob("*.png"))) == 5
+
+
+def test_analyze_real_faces_json_shape(tiny_model, fer_data_dir, tmp_path):
+    scene, _ = face_scene(fer_data_dir, n_faces=3, seed=0)
+    path = tmp_path / "scene.png"
+    cv2.imwrite(str(path), scene)
+    proc = run_cli("analyze", path, "--model", tiny_model, "--json", "-")
+    [record] = json.loads(proc.stdout)
+    assert record["error"] is None and len(record["faces"]) >= 1
+    face = record["faces"][0]
+    assert set(face) == {"box", "emotion", "confidence", "scores"} and len(face["box"]) == 4
+    assert len(face["scores"]) == 7 and face["emotion"] == max(face["scores"], key=face["scores"].get)
+
+
+def test_commands_default_to_the_shipped_model(synthetic_dataset, tmp_path):
+    from fer_core.paths import default_model_path
+
+    assert default_model_path().is_file(), "the shipped default model is missing from models/"
+    out = tmp_path / "eval.json"
+    run_cli("evaluate", "--data", synthetic_dataset / "folder", "--json", out)
+    assert json.loads(out.read_text())["model"] == default_model_path().parent.name

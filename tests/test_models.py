@@ -1,0 +1,72 @@
+import numpy as np
+import pytest
+
+from fer_core.models import ARCHITECTURES, build_model
+from fer_core.predictor import ModelLoadError, Predictor, load_keras_model
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_architectures_build_and_output_probabilities(arch):
+    model = build_model(arch, num_classes=7)
+    assert model.input_shape == (None, 48, 48, 1)
+    assert model.output_shape == (None, 7)
+    x = np.random.default_rng(0).random((3, 48, 48, 1), dtype=np.float32)
+    p = np.asarray(model(x, training=False))
+    np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_mini_xception_is_about_60k_parameters():
+    assert 50_000 <= build_model("mini_xception").count_params() <= 70_000
+    assert build_model("mini_xception", num_classes=3).output_shape == (None, 3)
+
+
+def test_unknown_architecture():
+    with pytest.raises(ValueError, match="unknown architecture"):
+        build_model("resnet9000")
+
+
+def test_save_load_round_trip_and_predictor_matches_model(tmp_path):
+    model = build_model("mini_xception")
+    path = tmp_path / "m.keras"
+    model.save(path)
+    loaded = load_keras_model(path)
+    x = np.random.default_rng(1).random((5, 48, 48, 1), dtype=np.float32)
+    expected = np.asarray(model(x, training=False))
+    np.testing.assert_allclose(np.asarray(loaded(x, training=False)), expected, atol=1e-6)
+    predictor = Predictor.load(path)
+    np.testing.assert_allclose(predictor.predict_proba(x), expected, atol=1e-5)
+    assert predictor.predict_proba(x[:0]).shape == (0, 7)
+    mirrored = predictor.predict_proba(x[:, :, ::-1])
+    np.testing.assert_allclose(predictor.predict_proba(x, tta=True), (expected + mirrored) / 2, atol=1e-5)
+
+
+def test_predictor_batches_larger_than_its_chunk(tmp_path):
+    model = build_model("mini_xception")
+    predictor = Predictor(model, max_batch=4)
+    x = np.random.default_rng(2).random((10, 48, 48, 1), dtype=np.float32)
+    np.testing.assert_allclose(predictor.predict_proba(x), np.asarray(model(x, training=False)), atol=1e-5)
+
+
+def test_bad_model_files_raise_model_load_error(tmp_path):
+    with pytest.raises(ModelLoadError, match="not found"):
+        Predictor.load(tmp_path / "missing.keras")
+    model_path = tmp_path / "good.keras"
+    build_model("mini_xception").save(model_path)
+    truncated = tmp_path / "truncated.keras"
+    truncated.write_bytes(model_path.read_bytes()[:2000])
+    with pytest.raises(ModelLoadError):
+        Predictor.load(truncated)
+    text = tmp_path / "text.keras"
+    text.write_text("not a model")
+    with pytest.raises(ModelLoadError):
+        Predictor.load(text)
+
+
+def test_subset_model_reads_its_labels_from_the_run_settings(tmp_path):
+    import json
+
+    build_model("mini_xception", num_classes=3).save(tmp_path / "model.keras")
+    with pytest.raises(ModelLoadError):
+        Predictor.load(tmp_path / "model.keras")
+    (tmp_path / "settings.json").write_text(json.dumps({"classes": ["happy", "sad", "neutral"]}))
+    assert Predictor.load(tmp_path / "model.keras").labels == ("happy", "sad", "neutral")

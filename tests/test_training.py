@@ -1,0 +1,53 @@
+import csv
+import json
+
+import keras
+import pytest
+
+from fer_core.training import TrainSettings, learning_rate_at, train
+
+RUN_FILES = {"settings.json", "history.csv", "model.keras", "evaluation.json", "evaluation_tta.json", "checkpoint"}
+
+
+def _history(run):
+    with open(run / "history.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def test_train_writes_run_files_and_resume_continues(synthetic_dataset, tmp_path):
+    run = tmp_path / "run"
+    settings = TrainSettings(data=str(synthetic_dataset / "fer2013.csv"), out=str(run), epochs=1, batch_size=32,
+                             class_weights=True, label_smoothing=0.1, random_erasing=0.5)
+    first = train(settings, verbose=0)
+    assert RUN_FILES <= {p.name for p in run.iterdir()}
+    assert [int(r["epoch"]) for r in _history(run)] == [1]
+    recorded = json.loads((run / "settings.json").read_text())
+    assert recorded["classes"] == ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+    assert recorded["parameters"] > 0 and recorded["keras_backend"] == keras.backend.backend()
+    assert set(first) >= {"accuracy", "macro_f1", "per_class", "confusion_matrix", "labels", "n"}
+    assert first["n"] == 35
+
+    settings.epochs = 3
+    train(settings, resume=True, verbose=0)
+    rows = _history(run)
+    assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
+    assert json.loads((run / "checkpoint" / "state.json").read_text())["epoch"] == 3
+    best = max(float(r["val_accuracy"]) for r in rows)
+    assert json.loads((run / "evaluation.json").read_text())["accuracy"] == pytest.approx(best, abs=1e-6)
+
+
+def test_class_subset_training(synthetic_dataset, tmp_path):
+    run = tmp_path / "subset"
+    train(TrainSettings(data=str(synthetic_dataset / "folder"), out=str(run), epochs=1, batch_size=32,
+                        classes=["happy", "sad", "neutral"], augment=False), verbose=0)
+    evaluation = json.loads((run / "evaluation.json").read_text())
+    assert evaluation["labels"] == ["happy", "sad", "neutral"] and evaluation["n"] == 15
+    assert len(evaluation["confusion_matrix"]) == 3
+
+
+def test_cosine_schedule_warms_up_then_decays():
+    s = TrainSettings(data="", out="", epochs=11, learning_rate=1.0, warmup_epochs=1)
+    rates = [learning_rate_at(s, e) for e in range(11)]
+    assert rates[0] == pytest.approx(0.5) and rates[1] == pytest.approx(1.0)
+    assert all(a >= b for a, b in zip(rates[1:], rates[2:], strict=False))
+    assert rates[-1] == pytest.approx(0.5 * (1 + __import__("math").cos(__import__("math").pi * 0.9)))
