@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+
 import streamlit as st
 
-from fer_core import Analyzer, ModelLoadError, Predictor
+from fer_core import Analyzer, DetectorConfig, ModelLoadError, Predictor
 from fer_core.paths import default_model_path
 from fer_core.runs import read_run
 
@@ -34,3 +37,31 @@ def model_summary() -> str:
         lines.append(f"- PublicTest accuracy: {run.evaluation['accuracy']:.1%}, "
                      f"macro-F1 {run.evaluation['macro_f1']:.3f} ({run.evaluation['n']:,} faces)")
     return "\n".join(lines)
+
+
+def detector_controls(defaults: DetectorConfig, key: str) -> DetectorConfig:
+    """Sidebar widgets for the Haar settings; returns the chosen DetectorConfig."""
+    with st.sidebar.expander("Detection sensitivity", expanded=False):
+        scale_factor = st.slider("Scale factor (lower finds more faces, slower)", 1.03, 1.5,
+                                 float(defaults.scale_factor), 0.01, key=f"{key}_scale")
+        min_neighbors = st.slider("Min neighbours (lower finds more faces and more false ones)", 1, 10,
+                                  int(defaults.min_neighbors), key=f"{key}_neighbors")
+        min_face = st.slider("Smallest face (pixels)", 12, 300, int(defaults.min_face), key=f"{key}_min_face")
+        max_side = st.select_slider("Detect on a copy no larger than (pixels, longer side)",
+                                    options=[240, 320, 480, 640, 960, 1280, 1920, 4096],
+                                    value=int(defaults.max_side or 4096), key=f"{key}_max_side")
+    return DetectorConfig(scale_factor, min_neighbors, min_face, max_side, defaults.margin)
+
+
+def ice_servers() -> list[dict]:
+    """ICE servers for WebRTC: $FER_ICE_SERVERS (JSON list) or secrets' ice_servers; none by default, which
+    works on the same machine and on a LAN without internet."""
+    raw = os.environ.get("FER_ICE_SERVERS")
+    if raw:
+        return json.loads(raw)
+    try:
+        return list(st.secrets.get("ice_servers", []))
+    except (FileNotFoundError, KeyError, AttributeError):
+        return []
+    except Exception:  # noqa: BLE001 - Streamlit raises its own error type when no secrets file exists
+        return []

@@ -26,5 +26,10 @@ if error:
             "or restore the shipped model in models/ (git checkout models/).")
     st.stop()
 
-navigation = st.navigation([st.Page(home, title="Home", icon="🏠", default=True)])
+navigation = st.navigation([
+    st.Page(home, title="Home", icon="🏠", default=True),
+    st.Page("pages/camera.py", title="Live camera", icon="📷", url_path="camera"),
+    st.Page("pages/photos.py", title="Analyse photos", icon="🖼️", url_path="photos"),
+    st.Page("pages/explorer.py", title="Dataset & training", icon="📊", url_path="explorer"),
+])
 navigation.run()

@@ -153,3 +153,37 @@ def available_splits(path) -> list[str]:
     if not found and _class_dirs_quiet(path):
         found = ["test"]
     return found
+
+
+def count_faces(path, split: str = "train") -> dict[str, int]:
+    """Faces per class in a split without decoding images (file counts, or CSV rows)."""
+    path = Path(path)
+    counts = {name: 0 for name in EMOTIONS}
+    if path.is_file():
+        usage = SPLITS[_split_name(split)][1]
+        with open(path, newline="") as f:
+            for row in csv.DictReader(f):
+                if row.get("Usage", usage).strip() == usage:
+                    counts[EMOTIONS[int(row["emotion"])]] += 1
+        return counts
+    for emotion, folder in _class_dirs(find_split_dir(path, split)).items():
+        counts[emotion] = sum(1 for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    return counts
+
+
+def sample_faces(path, split: str = "train", per_class: int = 8, seed: int = 0) -> dict[str, np.ndarray]:
+    """A few random faces per class, uint8 (k, 48, 48), reading only the sampled files of a folder layout."""
+    path = Path(path)
+    rng = np.random.default_rng(seed)
+    if path.is_file():
+        dataset = load_csv(path, split)
+        return {name: dataset.images[rng.permutation(np.flatnonzero(dataset.labels == i))[:per_class]]
+                for i, name in enumerate(dataset.classes)}
+    samples = {}
+    for emotion, folder in _class_dirs(find_split_dir(path, split)).items():
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        chosen = [files[i] for i in rng.permutation(len(files))[:per_class]]
+        faces = [cv2.imread(str(f), cv2.IMREAD_UNCHANGED) for f in chosen]
+        faces = [to_gray48(f) for f in faces if f is not None and f.dtype == np.uint8]
+        samples[emotion] = np.stack(faces) if faces else np.zeros((0, INPUT_SIZE, INPUT_SIZE), np.uint8)
+    return samples

@@ -15,16 +15,21 @@ from .preprocess import preprocess_faces
 
 @dataclass(frozen=True)
 class FaceResult:
-    """One face: its box (x, y, w, h in original-image pixels), top emotion, its probability, all probabilities."""
+    """One face: its box (x, y, w, h in original-image pixels), top emotion, its probability, all probabilities;
+    face_id is the tracking id on the camera and video paths (None for single photos)."""
 
     box: Box
     emotion: str
     confidence: float
     scores: dict[str, float] = field(default_factory=dict)
+    face_id: int | None = None
 
     def to_dict(self) -> dict:
-        return {"box": list(self.box), "emotion": self.emotion, "confidence": self.confidence,
-                "scores": dict(self.scores)}
+        record = {"box": list(self.box), "emotion": self.emotion, "confidence": self.confidence,
+                  "scores": dict(self.scores)}
+        if self.face_id is not None:
+            record["face_id"] = self.face_id
+        return record
 
 
 def results_from_probabilities(boxes, probabilities: np.ndarray, labels) -> list[FaceResult]:
@@ -87,8 +92,13 @@ EMOTION_COLORS_BGR = {
 }
 
 
-def draw_results(image: np.ndarray, results: list[FaceResult], numbered: bool = False) -> np.ndarray:
-    """A copy of a BGR image with each face boxed and labelled with its emotion and confidence."""
+def draw_results(image: np.ndarray, results: list[FaceResult], numbered: bool = False, show_scores: bool = False,
+                 min_confidence: float = 0.0) -> np.ndarray:
+    """A copy of a BGR image with each face boxed and labelled with its emotion and confidence.
+
+    numbered: prefix labels with #1, #2, ... (ids are used instead when faces carry a face_id);
+    show_scores: draw a bar per class under each box; min_confidence: faces below it get a grey box and "?".
+    """
     canvas = image.copy()
     if canvas.ndim == 2:
         canvas = cv2.cvtColor(canvas, cv2.COLOR_GRAY2BGR)
@@ -96,14 +106,35 @@ def draw_results(image: np.ndarray, results: list[FaceResult], numbered: bool = 
     font_scale = max(0.4, max(canvas.shape[:2]) / 1400)
     for number, result in enumerate(results, start=1):
         x, y, w, h = result.box
-        color = EMOTION_COLORS_BGR.get(result.emotion, (0, 255, 0))
+        sure = result.confidence >= min_confidence
+        color = EMOTION_COLORS_BGR.get(result.emotion, (0, 255, 0)) if sure else (128, 128, 128)
         cv2.rectangle(canvas, (x, y), (x + w, y + h), color, thickness)
-        label = f"{result.emotion} {result.confidence:.0%}"
-        if numbered:
+        label = f"{result.emotion} {result.confidence:.0%}" if sure else "?"
+        if result.face_id is not None:
+            label = f"{result.face_id}: {label}"
+        elif numbered:
             label = f"#{number} {label}"
-        (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, font_scale, thickness)
-        top = y - th - base - 2 if y - th - base - 2 >= 0 else y + h
-        cv2.rectangle(canvas, (x, top), (x + tw + 4, top + th + base + 2), color, cv2.FILLED)
-        cv2.putText(canvas, label, (x + 2, top + th + 1), cv2.FONT_HERSHEY_SIMPLEX, font_scale, (0, 0, 0),
-                    thickness, cv2.LINE_AA)
+        _put_label(canvas, label, x, y, h, color, font_scale, thickness)
+        if show_scores:
+            _draw_score_bars(canvas, result, x, y + h + 2, max(w, 60), font_scale * 0.8)
     return canvas
+
+
+def _put_label(canvas, label, x, y, h, color, font_scale, thickness) -> None:
+    (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, font_scale, thickness)
+    top = y - th - base - 2 if y - th - base - 2 >= 0 else y + h
+    cv2.rectangle(canvas, (x, top), (x + tw + 4, top + th + base + 2), color, cv2.FILLED)
+    cv2.putText(canvas, label, (x + 2, top + th + 1), cv2.FONT_HERSHEY_SIMPLEX, font_scale, (0, 0, 0), thickness,
+                cv2.LINE_AA)
+
+
+def _draw_score_bars(canvas, result: FaceResult, x: int, y: int, width: int, font_scale: float) -> None:
+    row = max(8, int(22 * font_scale))
+    for i, (name, p) in enumerate(result.scores.items()):
+        top = y + i * row
+        if top + row > canvas.shape[0]:
+            break
+        cv2.rectangle(canvas, (x, top), (x + int(width * p), top + row - 2),
+                      EMOTION_COLORS_BGR.get(name, (0, 255, 0)), cv2.FILLED)
+        cv2.putText(canvas, f"{name[:3]} {p:.0%}", (x + 2, top + row - 4), cv2.FONT_HERSHEY_SIMPLEX, font_scale,
+                    (255, 255, 255), 1, cv2.LINE_AA)

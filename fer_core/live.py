@@ -1,0 +1,106 @@
+"""LiveAnalyzer: the stateful per-frame path for camera and video (detect every few frames, track, batch-classify,
+smooth per face)."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .detect import DetectorConfig, detect_faces
+from .pipeline import Analyzer, FaceResult, draw_results
+from .predictor import Predictor
+from .tracking import FaceTracker
+
+LIVE_DETECTOR = DetectorConfig(scale_factor=1.15, min_neighbors=5, min_face=60, max_side=320)
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    detector: DetectorConfig = LIVE_DETECTOR
+    detect_every: int = 3  # run the detector on every Nth frame, reuse tracked boxes in between
+    time_constant: float = 0.15  # seconds; labels follow a real change within ~0.45 s
+    tta: bool = False
+
+
+@dataclass(frozen=True)
+class ViewOptions:
+    """How annotated frames look: mirror like a selfie camera, per-class bars, grey out unsure faces."""
+
+    mirror: bool = False
+    show_scores: bool = False
+    min_confidence: float = 0.0
+
+
+class FrameRateMeter:
+    """Frames per second over the last `window` frames."""
+
+    def __init__(self, window: int = 30):
+        self._times: deque[float] = deque(maxlen=window)
+
+    def tick(self, now: float | None = None) -> float:
+        self._times.append(time.monotonic() if now is None else now)
+        if len(self._times) < 2 or self._times[-1] <= self._times[0]:
+            return 0.0
+        return (len(self._times) - 1) / (self._times[-1] - self._times[0])
+
+
+class LiveAnalyzer:
+    """One per camera session or video; `process(frame)` returns that frame's tracked, smoothed faces.
+
+    Not thread-safe by itself (it keeps state between frames); the shared Predictor inside is.
+    """
+
+    def __init__(self, predictor: Predictor | None = None, settings: LiveSettings = LiveSettings()):
+        self.analyzer = Analyzer(predictor, settings.detector, settings.tta)
+        self.settings = settings
+        self.tracker = FaceTracker()
+        self.frame_index = 0
+        self.view = ViewOptions()
+        self.meter = FrameRateMeter()
+        self.fps = 0.0
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.analyzer.labels
+
+    def update_settings(self, **changes) -> None:
+        """Change detector or smoothing settings between frames (e.g. from UI controls)."""
+        self.settings = replace(self.settings, **changes)
+        self.analyzer.detector = self.settings.detector
+        self.analyzer.tta = self.settings.tta
+
+    def reset(self) -> None:
+        self.tracker.reset()
+        self.frame_index = 0
+
+    def process(self, frame: np.ndarray, timestamp: float | None = None) -> list[FaceResult]:
+        """Faces in one BGR uint8 frame; `timestamp` (seconds) drives smoothing, wall clock if omitted."""
+        now = time.monotonic() if timestamp is None else timestamp
+        if self.frame_index % max(1, self.settings.detect_every) == 0 or not self.tracker.tracks:
+            tracks = self.tracker.update(detect_faces(frame, self.settings.detector))
+        else:
+            tracks = self.tracker.visible()
+        self.frame_index += 1
+        if not tracks:
+            return []
+        raw = self.analyzer.classify(frame, [t.box for t in tracks])
+        results = []
+        for track, result in zip(tracks, raw, strict=True):
+            smoothed = track.smooth(np.fromiter(result.scores.values(), np.float32), now, self.settings.time_constant)
+            top = int(np.argmax(smoothed))
+            scores = {name: float(p) for name, p in zip(self.labels, smoothed, strict=True)}
+            results.append(FaceResult(track.box, self.labels[top], float(smoothed[top]), scores, track.face_id))
+        return results
+
+    def annotate(self, frame: np.ndarray, timestamp: float | None = None) -> tuple[np.ndarray, list[FaceResult]]:
+        """process() plus drawing with the current ViewOptions: the whole job of a camera callback."""
+        view = self.view
+        if view.mirror:
+            frame = np.ascontiguousarray(frame[:, ::-1])
+        results = self.process(frame, timestamp)
+        self.fps = self.meter.tick(timestamp)
+        annotated = draw_results(frame, results, show_scores=view.show_scores, min_confidence=view.min_confidence)
+        return annotated, results

@@ -1,0 +1,95 @@
+"""Live camera: every face in the video labelled with its emotion, plus a live panel of probabilities."""
+
+import queue
+import time
+
+import av
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+from streamlit_webrtc import WebRtcMode, webrtc_streamer
+
+from app_support import detector_controls, ice_servers, load_default_analyzer
+from fer_core.live import LIVE_DETECTOR, LiveAnalyzer, ViewOptions
+
+st.title("Live camera")
+st.caption("Frames are analysed in memory on this server and sent straight back; nothing is recorded.")
+
+base, _ = load_default_analyzer()
+session = st.session_state
+if "live_analyzer" not in session:
+    # One LiveAnalyzer per browser session (it keeps tracks between frames); the model inside is shared.
+    session.live_analyzer = LiveAnalyzer(base.predictor)
+    session.live_results = queue.Queue(maxsize=32)
+    session.live_timeline = []
+live: LiveAnalyzer = session.live_analyzer
+results_queue: queue.Queue = session.live_results
+
+detector = detector_controls(LIVE_DETECTOR, key="camera")
+with st.sidebar:
+    min_confidence = st.slider("Confidence threshold", 0.0, 1.0, 0.0, 0.05,
+                               help="Faces whose top emotion is less likely than this are shown grey with '?'")
+    show_scores = st.checkbox("Show all probabilities on the video", value=False)
+    mirror = st.checkbox("Mirror view", value=True)
+# Plain attribute swaps of frozen objects: the callback thread sees either the old or the new settings.
+live.update_settings(detector=detector)
+live.view = ViewOptions(mirror=mirror, show_scores=show_scores, min_confidence=min_confidence)
+
+
+def video_frame_callback(frame: av.VideoFrame) -> av.VideoFrame:
+    annotated, faces = live.annotate(frame.to_ndarray(format="bgr24"))
+    try:
+        results_queue.put_nowait((time.time(), faces, live.fps))
+    except queue.Full:
+        pass
+    return av.VideoFrame.from_ndarray(annotated, format="bgr24")
+
+
+video_column, panel_column = st.columns([3, 2])
+with video_column:
+    ctx = webrtc_streamer(
+        key="fer-camera",
+        mode=WebRtcMode.SENDRECV,
+        rtc_configuration={"iceServers": ice_servers()},
+        media_stream_constraints={"video": {"width": {"ideal": 640}, "height": {"ideal": 480}}, "audio": False},
+        video_frame_callback=video_frame_callback,
+        async_processing=True,
+    )
+    if not ctx.state.playing:
+        st.info("Press START and allow the camera. Browsers allow cameras only on localhost or over HTTPS.")
+
+with panel_column:
+    status = st.empty()
+    bars = st.empty()
+    timeline_chart = st.empty()
+
+labels = list(live.labels)
+processed = 0
+draw_every = 0.5  # seconds between panel redraws; the video itself is not throttled
+last_draw = 0.0
+while ctx.state.playing:
+    try:
+        stamp, faces, fps = results_queue.get(timeout=1.0)
+    except queue.Empty:
+        continue
+    processed += 1
+    for face in faces:
+        session.live_timeline.append({"time": stamp, "face": f"face {face.face_id}", "emotion": face.emotion,
+                                      "confidence": face.confidence})
+    del session.live_timeline[:-2000]
+    if stamp - last_draw < draw_every:
+        continue
+    last_draw = stamp
+    status.markdown(f"**{fps:.1f} frames/s** processed · frames processed: {processed} · faces: {len(faces)}")
+    if faces:
+        rows = [{"face": f"face {f.face_id}", "emotion": name, "probability": f.scores[name]}
+                for f in faces for name in labels]
+        figure = px.bar(pd.DataFrame(rows), x="probability", y="face", color="emotion", orientation="h",
+                        range_x=[0, 1], height=120 + 60 * len(faces), title="Current probabilities")
+        bars.plotly_chart(figure, key=f"bars_{processed}")
+    timeline = pd.DataFrame(session.live_timeline)
+    if not timeline.empty:
+        timeline["seconds"] = timeline["time"] - timeline["time"].iloc[0]
+        figure = px.scatter(timeline, x="seconds", y="emotion", color="face", category_orders={"emotion": labels},
+                            height=300, title="Emotion over time")
+        timeline_chart.plotly_chart(figure, key=f"timeline_{processed}")

@@ -1,0 +1,77 @@
+"""Photo analysis: upload images, get every face boxed, labelled and scored, with downloads."""
+
+import json
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from app_support import detector_controls, load_default_analyzer
+from fer_core import Analyzer, DetectorConfig, ImageDecodeError, decode_image, draw_results
+from fer_core.imageio import encode_png
+from fer_core.report import face_rows, group_summary, rows_to_csv
+
+UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp"]
+
+st.title("Analyse photos")
+st.caption("Upload one or more photos. They are processed in memory and never stored.")
+
+base, _ = load_default_analyzer()
+detector = detector_controls(DetectorConfig(), key="photos")
+uploads = st.file_uploader("Photos (JPEG, PNG, WebP, BMP)", type=UPLOAD_TYPES, accept_multiple_files=True)
+if not uploads:
+    st.info("Drop group photos here: every face gets a box, a number, its emotion and all seven probabilities.")
+    st.stop()
+
+analyzer = Analyzer(base.predictor, detector)
+labels = list(analyzer.labels)
+
+for upload in uploads:
+    st.header(upload.name)
+    try:
+        image = decode_image(upload.getvalue())
+    except ImageDecodeError as exc:
+        st.error(f"{upload.name}: {exc}")
+        continue
+    results = analyzer.analyze(image)
+    annotated = draw_results(image, results, numbered=True)
+    st.image(annotated, channels="BGR", caption=f"{len(results)} face(s) found", width="stretch")
+    if not results:
+        st.warning(
+            "No faces found. Try: lowering *Min neighbours* or *Smallest face*, raising *Detect on a copy no larger "
+            "than* for small faces in a large photo, or a photo where faces look towards the camera "
+            "(the detector finds frontal faces)."
+        )
+        continue
+
+    rows = face_rows(results, labels)
+    table = pd.DataFrame(rows).rename(columns={"face": "face #"})
+    st.dataframe(table, hide_index=True)
+
+    summary = group_summary(results, labels)
+    counts = ", ".join(f"{n} {name}" for name, n in summary["counts"].items() if n)
+    st.markdown(f"**Group:** {summary['faces']} face(s): {counts}. Most common: **{summary['dominant']}**.")
+
+    long = table.melt(id_vars=["face #"], value_vars=labels, var_name="emotion", value_name="probability")
+    long["face #"] = long["face #"].astype(str)
+    chart = px.bar(long, x="face #", y="probability", color="emotion", barmode="group", range_y=[0, 1],
+                   title="Probabilities per face")
+    st.plotly_chart(chart, key=f"chart_{upload.file_id}")
+
+    st.subheader("Faces")
+    columns = st.columns(min(6, len(results)))
+    for number, result in enumerate(results, start=1):
+        x, y, w, h = result.box
+        with columns[(number - 1) % len(columns)]:
+            caption = f"#{number} {result.emotion} {result.confidence:.0%}"
+            st.image(image[y:y + h, x:x + w], channels="BGR", caption=caption)
+
+    stem = upload.name.rsplit(".", 1)[0]
+    record = {"image": upload.name, "faces": [r.to_dict() for r in results], "error": None}
+    d1, d2, d3 = st.columns(3)
+    d1.download_button("Annotated PNG", encode_png(annotated), f"{stem}_annotated.png", "image/png",
+                       key=f"png_{upload.file_id}", on_click="ignore")
+    d2.download_button("CSV", rows_to_csv(face_rows(results, labels, upload.name)), f"{stem}_faces.csv", "text/csv",
+                       key=f"csv_{upload.file_id}", on_click="ignore")
+    d3.download_button("JSON", json.dumps(record, indent=2), f"{stem}_faces.json", "application/json",
+                       key=f"json_{upload.file_id}", on_click="ignore")

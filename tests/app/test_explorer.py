@@ -1,0 +1,30 @@
+from streamlit.testing.v1 import AppTest
+
+from conftest import REPO_ROOT
+
+PAGE = str(REPO_ROOT / "pages" / "explorer.py")
+
+
+def test_shipped_runs_render_without_a_dataset(monkeypatch):
+    monkeypatch.delenv("FER_DATA_DIR", raising=False)
+    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not at.exception
+    assert "Point this at a FER2013 folder" in at.info[0].value
+    assert at.selectbox(key="run").value == "mini_xception_v1"
+    text = " ".join(m.value for m in at.markdown)
+    assert "mini_xception" in text and "Accuracy" in text
+    at.radio(key="norm_main").set_value("normalised by true class").run()
+    assert not at.exception
+    per_class = at.dataframe[-1].value
+    assert list(per_class["emotion"]) == ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
+
+
+def test_dataset_distribution_and_samples(fer_data_dir, monkeypatch):
+    monkeypatch.setenv("FER_DATA_DIR", str(fer_data_dir))
+    at = AppTest.from_file(PAGE, default_timeout=180).run()
+    assert not at.exception
+    counts = at.dataframe[0].value
+    assert counts.loc["happy", "train"] == 7215 and counts.loc["disgust", "test"] == 56
+    at.slider[0].set_value(4).run()
+    assert not at.exception
+    assert len(at.image) >= 7

@@ -1,0 +1,52 @@
+"""Checks on the real FER2013 folder (FER_DATA_DIR) and the shipped model's reported accuracy."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+from test_cli import run_cli
+
+from fer_core.data import load_dataset
+from fer_core.labels import EMOTIONS
+from fer_core.paths import default_model_path
+
+# From the dataset's README: train / test images per class.
+EXPECTED_COUNTS = {
+    "train": {"angry": 3995, "disgust": 436, "fear": 4097, "happy": 7215, "neutral": 4965, "sad": 4830,
+              "surprise": 3171},
+    "test": {"angry": 467, "disgust": 56, "fear": 496, "happy": 895, "neutral": 607, "sad": 653, "surprise": 415},
+}
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_folder_loader_counts_match_the_dataset_readme(fer_data_dir, split):
+    dataset = load_dataset(fer_data_dir, split)
+    assert dataset.counts() == EXPECTED_COUNTS[split]
+    assert dataset.images.shape == (sum(EXPECTED_COUNTS[split].values()), 48, 48)
+
+
+def test_evaluate_matches_a_hand_computed_check_of_the_shipped_model(fer_data_dir, tmp_path):
+    out = tmp_path / "eval.json"
+    run_cli("evaluate", "--data", fer_data_dir, "--split", "test", "--json", out)
+    reported = json.loads(out.read_text())
+
+    # Independent of fer_core's loader and metrics: read every file with OpenCV, call the Keras model, count.
+    import keras
+
+    model = keras.models.load_model(default_model_path(), compile=False)
+    correct = {name: 0 for name in EMOTIONS}
+    total = {name: 0 for name in EMOTIONS}
+    for index, name in enumerate(EMOTIONS):
+        files = sorted((fer_data_dir / "test" / name).glob("*.jpg"))
+        faces = np.stack([cv2.imread(str(f), cv2.IMREAD_GRAYSCALE) for f in files]).astype(np.float32) / 255.0
+        predicted = np.asarray(model(faces[..., None], training=False)).argmax(axis=1)
+        correct[name] = int((predicted == index).sum())
+        total[name] = len(files)
+    assert reported["n"] == sum(total.values()) == 3589
+    assert reported["accuracy"] == pytest.approx(sum(correct.values()) / sum(total.values()), abs=1e-9)
+    for name in EMOTIONS:
+        assert reported["per_class"][name]["recall"] == pytest.approx(correct[name] / total[name], abs=1e-9)
+    # The shipped run's own evaluation file says the same.
+    shipped = json.loads((default_model_path().parent / "evaluation.json").read_text())
+    assert shipped["accuracy"] == pytest.approx(reported["accuracy"], abs=1e-6)
