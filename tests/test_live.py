@@ -1,0 +1,75 @@
+import numpy as np
+import pytest
+
+import fer_core.live as live_module
+from fer_core.detect import Box
+from fer_core.live import LiveAnalyzer, LiveSettings, ViewOptions
+from fer_core.predictor import Predictor
+
+
+@pytest.fixture()
+def live(tiny_model):
+    return LiveAnalyzer(Predictor.load(tiny_model), LiveSettings(detect_every=3))
+
+
+def test_detects_every_nth_frame_and_tracks_between(live, monkeypatch):
+    calls = []
+
+    def fake_detect(frame, config):
+        calls.append(len(calls))
+        shift = 2 * len(calls)
+        return [Box(20 + shift, 30, 80, 80), Box(200 + shift, 40, 90, 90)]
+
+    monkeypatch.setattr(live_module, "detect_faces", fake_detect)
+    frame = np.random.default_rng(0).integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    outputs = [live.process(frame, timestamp=i / 30) for i in range(9)]
+    assert len(calls) == 3  # frames 0, 3, 6
+    assert all([r.face_id for r in out] == [1, 2] for out in outputs)
+    for out in outputs:
+        for r in out:
+            assert r.emotion in live.labels and sum(r.scores.values()) == pytest.approx(1, abs=1e-4)
+
+
+def test_no_faces_and_redetection_when_tracks_are_empty(live, monkeypatch):
+    calls = []
+    monkeypatch.setattr(live_module, "detect_faces", lambda frame, config: calls.append(1) or [])
+    frame = np.zeros((120, 160, 3), np.uint8)
+    assert [live.process(frame, i / 30) for i in range(4)] == [[], [], [], []]
+    assert len(calls) == 4  # nothing tracked, so every frame looks for faces
+
+
+def test_annotate_mirrors_draws_and_measures_rate(live, monkeypatch):
+    seen = []
+
+    def fake_detect(frame, config):
+        seen.append(frame[0, 0].copy())
+        return [Box(10, 10, 50, 50)]
+
+    monkeypatch.setattr(live_module, "detect_faces", fake_detect)
+    frame = np.zeros((100, 120, 3), np.uint8)
+    frame[0, -1] = 255  # a marker in the top-right corner
+    live.view = ViewOptions(mirror=True, show_scores=True)
+    annotated, faces = live.annotate(frame, timestamp=0.0)
+    assert (seen[0] == 255).all()  # mirrored before detection, so the marker is top-left
+    assert annotated.shape == frame.shape and len(faces) == 1 and faces[0].face_id == 1
+    live.annotate(frame, timestamp=0.05)
+    assert live.fps == pytest.approx(20.0)
+
+
+def test_settings_change_between_frames(live):
+    from fer_core.detect import DetectorConfig
+
+    live.update_settings(detector=DetectorConfig(min_neighbors=2), detect_every=1)
+    assert live.analyzer.detector.min_neighbors == 2 and live.settings.detect_every == 1
+
+
+def test_real_faces_keep_their_ids_while_moving(tiny_model, fer_data_dir):
+    from conftest import face_scene
+
+    scene, _ = face_scene(fer_data_dir, n_faces=3, seed=0)
+    live = LiveAnalyzer(Predictor.load(tiny_model))
+    ids = []
+    for i in range(12):
+        frame = np.roll(scene, 2 * i, axis=1)  # the faces drift right by 2 px per frame
+        ids.append(sorted(r.face_id for r in live.process(frame, i / 30)))
+    assert ids[0] and all(frame_ids == ids[0] for frame_ids in ids)
