@@ -26,6 +26,17 @@ def load_default_analyzer() -> tuple[Analyzer | None, str | None]:
         return None, str(exc)
 
 
+def require_analyzer() -> Analyzer:
+    """The shared analyzer, or a clear error page (not a traceback) and a stop when the model can't load."""
+    analyzer, error = load_default_analyzer()
+    if error:
+        st.error(f"The emotion model could not be loaded: {error}")
+        st.info("Set FER_MODEL to a .keras file trained with `python -m fer_core train`, "
+                "or restore the shipped model in models/ (git checkout models/).")
+        st.stop()
+    return analyzer
+
+
 def model_summary() -> str:
     path = default_model_path()
     run = read_run(path.parent)

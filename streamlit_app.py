@@ -1,35 +1,30 @@
-"""Entry point: `streamlit run streamlit_app.py`."""
+"""Entry point and home page: `streamlit run streamlit_app.py`. The other pages live in pages/."""
 
 import streamlit as st
 
-from app_support import load_default_analyzer, model_summary
+from app_support import model_summary, require_analyzer
 
 st.set_page_config(page_title="Facial emotion recognition", page_icon="🙂", layout="wide")
+require_analyzer()
 
+st.title("Facial emotion recognition")
+st.write(
+    "Every face in a photo or in your camera's live video is found and labelled with one of seven emotions "
+    "(angry, disgust, fear, happy, sad, surprise, neutral) by a network trained on FER2013. "
+    "Everything runs on this machine: images and frames are processed in memory and never stored or sent anywhere."
+)
 
-def home() -> None:
-    st.title("Facial emotion recognition")
-    st.write(
-        "Every face in a photo or in your camera's live video is found and labelled with one of seven emotions "
-        "(angry, disgust, fear, happy, sad, surprise, neutral) by a network trained on FER2013. "
-        "Everything runs on this machine: nothing is uploaded anywhere or stored."
-    )
-    summary = model_summary()
-    st.subheader("Model")
-    st.markdown(summary)
+st.subheader("Model")
+st.markdown(model_summary())
 
-
-analyzer, error = load_default_analyzer()
-if error:
-    st.error(f"The emotion model could not be loaded: {error}")
-    st.info("Set FER_MODEL to a .keras file trained with `python -m fer_core train`, "
-            "or restore the shipped model in models/ (git checkout models/).")
-    st.stop()
-
-navigation = st.navigation([
-    st.Page(home, title="Home", icon="🏠", default=True),
-    st.Page("pages/camera.py", title="Live camera", icon="📷", url_path="camera"),
-    st.Page("pages/photos.py", title="Analyse photos", icon="🖼️", url_path="photos"),
-    st.Page("pages/explorer.py", title="Dataset & training", icon="📊", url_path="explorer"),
-])
-navigation.run()
+st.subheader("Pages")
+st.page_link("pages/1_Live_camera.py", label="Live camera", icon="📷")
+st.markdown("Press **START** and allow the camera: each face gets a box, its emotion and confidence, with live "
+            "probability bars and an emotion-over-time chart beside the video. The sidebar tunes detection, the "
+            "confidence threshold, the probability overlay and mirroring while the video runs.")
+st.page_link("pages/2_Analyse_photos.py", label="Analyse photos", icon="🖼️")
+st.markdown("Upload one or many photos (JPEG, PNG, WebP, BMP): numbered faces, a table of all probabilities, a chart, "
+            "face crops, a summary of the group, and downloads as PNG, CSV and JSON.")
+st.page_link("pages/3_Dataset_and_training.py", label="Dataset & training", icon="📊")
+st.markdown("FER2013's class balance and sample faces, and for every training run in `models/`: learning curves, "
+            "the confusion matrix, per-class precision/recall/F1 and a comparison of two runs.")

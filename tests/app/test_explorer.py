@@ -2,7 +2,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import REPO_ROOT
 
-PAGE = str(REPO_ROOT / "pages" / "explorer.py")
+PAGE = str(REPO_ROOT / "pages" / "3_Dataset_and_training.py")
 
 
 def test_shipped_runs_render_without_a_dataset(monkeypatch):

@@ -4,7 +4,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import REPO_ROOT
 
-PAGE = str(REPO_ROOT / "pages" / "photos.py")
+PAGE = str(REPO_ROOT / "pages" / "2_Analyse_photos.py")
 
 
 def _png(image) -> bytes:

@@ -12,6 +12,7 @@ from fer_core.data import available_splits, count_faces, sample_faces
 from fer_core.paths import MODELS_DIR, list_runs
 from fer_core.runs import RunFiles, read_run
 
+st.set_page_config(page_title="Dataset & training · Facial emotion recognition", page_icon="📊", layout="wide")
 st.title("Dataset & training")
 
 

@@ -9,13 +9,14 @@ import plotly.express as px
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-from app_support import detector_controls, ice_servers, load_default_analyzer
+from app_support import detector_controls, ice_servers, require_analyzer
 from fer_core.live import LIVE_DETECTOR, LiveAnalyzer, ViewOptions
 
+st.set_page_config(page_title="Live camera · Facial emotion recognition", page_icon="📷", layout="wide")
 st.title("Live camera")
 st.caption("Frames are analysed in memory on this server and sent straight back; nothing is recorded.")
 
-base, _ = load_default_analyzer()
+base = require_analyzer()
 session = st.session_state
 if "live_analyzer" not in session:
     # One LiveAnalyzer per browser session (it keeps tracks between frames); the model inside is shared.
@@ -55,8 +56,9 @@ with video_column:
         video_frame_callback=video_frame_callback,
         async_processing=True,
     )
+    hint = st.empty()
     if not ctx.state.playing:
-        st.info("Press START and allow the camera. Browsers allow cameras only on localhost or over HTTPS.")
+        hint.info("Press START and allow the camera. Browsers allow cameras only on localhost or over HTTPS.")
 
 with panel_column:
     status = st.empty()
@@ -90,6 +92,11 @@ while ctx.state.playing:
     timeline = pd.DataFrame(session.live_timeline)
     if not timeline.empty:
         timeline["seconds"] = timeline["time"] - timeline["time"].iloc[0]
-        figure = px.scatter(timeline, x="seconds", y="emotion", color="face", category_orders={"emotion": labels},
-                            height=300, title="Emotion over time")
+        shown_faces = sorted(timeline["face"].unique())[:4]
+        timeline = timeline[timeline["face"].isin(shown_faces)]
+        figure = px.scatter(timeline, x="seconds", y="emotion", color="emotion", facet_row="face",
+                            category_orders={"emotion": labels, "face": shown_faces},
+                            height=160 + 140 * len(shown_faces), title="Emotion over time (first four faces)")
+        figure.update_traces(marker={"size": 5})
+        figure.update_yaxes(title=None)
         timeline_chart.plotly_chart(figure, key=f"timeline_{processed}")
