@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import os
 
+# pylibsrtp (under streamlit-webrtc) segfaults in srtp_init() when TensorFlow is loaded before it (their bundled
+# crypto libraries clash), so the app imports it first; every page imports this module before fer_core.
+import pylibsrtp  # noqa: F401, I001
 import streamlit as st
 
 from fer_core import Analyzer, DetectorConfig, ModelLoadError, Predictor

@@ -118,6 +118,9 @@ def test_camera_page_returns_annotated_frames(app_url, browser_factory, fer_data
                                f"--use-file-for-fake-video-capture={clip}"])
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
+        # Home first: it loads TensorFlow, and the camera page must still load WebRTC after it in the same server.
+        page.goto(app_url)
+        page.get_by_text("Facial emotion recognition").first.wait_for(timeout=120_000)
         page.goto(f"{app_url}/Live_camera")
         start = page.frame_locator("iframe").first.get_by_role("button", name="START")
         start.click(timeout=120_000)
