@@ -1,0 +1,159 @@
+"""Real-time benchmark: classification, LiveAnalyzer, analyze on photos, and the `fer` package on the same inputs.
+
+    bash benchmarks/setup.sh                 # once: .venv-bench = the product's .venv + fer (--no-deps)
+    .venv-bench/bin/python benchmarks/realtime.py [--frames 300] [--repeats 3] [--json benchmarks/results/realtime.json]
+
+Prints a table and writes JSON. Not a test: nothing here asserts a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+
+from benchmarks.clips import face_clip, letterbox, real_face_crops, true_faces  # noqa: E402
+from fer_core import Predictor, analyze, default_analyzer  # noqa: E402
+from fer_core.live import LiveAnalyzer  # noqa: E402
+
+PHOTOS = ("photo_5.jpg", "photo_13.jpg", "photo_23.jpg", "photo_21.jpg", "photo_24.jpg", "photo_11.jpg",
+          "photo_26.jpg")
+
+
+def machine() -> dict:
+    model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+                 platform.processor())
+    import tensorflow as tf
+
+    return {"cpu": model, "cores": len(os.sched_getaffinity(0)), "python": platform.python_version(),
+            "tensorflow": tf.__version__, "platform": platform.platform()}
+
+
+def timed(fn, *args) -> float:
+    start = time.perf_counter()
+    fn(*args)
+    return time.perf_counter() - start
+
+
+def classification(predictor: Predictor, repeats: int) -> dict:
+    rng = np.random.default_rng(0)
+    one = rng.random((1, 48, 48, 1), dtype=np.float32)
+    batch = rng.random((32, 48, 48, 1), dtype=np.float32)
+    predictor.predict_proba(one), predictor.predict_proba(batch)
+    latency = [timed(predictor.predict_proba, one) for _ in range(200 * repeats)]
+    throughput = [32 / timed(predictor.predict_proba, batch) for _ in range(50 * repeats)]
+    return {"batch1_ms": 1e3 * statistics.median(latency), "batch32_faces_per_s": statistics.median(throughput)}
+
+
+def clip_fps(process, clip, repeats: int, reset=lambda: None) -> dict:
+    """Frames/s of process(frame, index) over a clip, and faces found per frame (all, and on a pasted face)."""
+    frames, truth = clip
+    rates, found, true = [], [], []
+    process(frames[0], 0)  # warm-up outside the timing
+    for _ in range(repeats):
+        reset()
+        outputs = []
+        start = time.perf_counter()
+        for i, frame in enumerate(frames):
+            outputs.append(process(frame, i))
+        rates.append(len(frames) / (time.perf_counter() - start))
+        found.append(float(np.mean([len(boxes) for boxes in outputs])))
+        true.append(float(np.mean([true_faces(boxes, t) for boxes, t in zip(outputs, truth, strict=True)])))
+    return {"fps": statistics.median(rates), "faces_per_frame": statistics.median(found),
+            "true_faces_per_frame": statistics.median(true), "faces_in_clip": len(truth[0])}
+
+
+def live_fps(predictor, clip, repeats: int) -> dict:
+    live = LiveAnalyzer(predictor)
+    return clip_fps(lambda frame, i: [r.box for r in live.process(frame, i / 30)], clip, repeats, live.reset)
+
+
+def fer_fps(detector, clip, repeats: int) -> dict:
+    return clip_fps(lambda frame, i: [tuple(f["box"]) for f in detector.detect_emotions(frame)], clip, repeats)
+
+
+def photo_latency(fn, images, repeats: int) -> dict:
+    out = {}
+    for name, image in images.items():
+        found = len(fn(image))
+        out[name] = {"ms": 1e3 * statistics.median(timed(fn, image) for _ in range(repeats)), "faces": found}
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--photos", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "photos"))
+    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", default="benchmarks/results/realtime.json")
+    parser.add_argument("--no-fer", action="store_true", help="skip the fer package")
+    args = parser.parse_args()
+
+    photos = Path(args.photos)
+    crops = real_face_crops(photos)
+    clips = {"1 face": face_clip(crops, 1, args.frames), "6 faces": face_clip(crops, 6, args.frames, seed=1)}
+    images = {}
+    for name in PHOTOS:
+        photo = cv2.imread(str(photos / name))
+        images[f"{name} 640x480"] = letterbox(photo, (480, 640))
+        images[f"{name} 1280x720"] = letterbox(photo, (720, 1280))
+
+    analyzer = default_analyzer()
+    results = {"machine": machine(), "model": analyzer.predictor.name, "frames": args.frames,
+               "repeats": args.repeats}
+    results["classification"] = classification(analyzer.predictor, args.repeats)
+    results["live"] = {name: live_fps(analyzer.predictor, clip, args.repeats) for name, clip in clips.items()}
+    results["analyze"] = photo_latency(analyze, images, args.repeats)
+    if not args.no_fer:
+        from fer.fer import FER
+
+        detector = FER(mtcnn=False)
+        results["fer"] = {
+            "live": {name: fer_fps(detector, clip, args.repeats) for name, clip in clips.items()},
+            "analyze": photo_latency(detector.detect_emotions, images, args.repeats),
+        }
+        results["ratios"] = {name: results["live"][name]["fps"] / results["fer"]["live"][name]["fps"]
+                             for name in clips}
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(results, indent=2))
+    print_table(results)
+    print(f"\nwritten {args.json}")
+    return 0
+
+
+def print_table(r: dict) -> None:
+    m = r["machine"]
+    print(f"{m['cpu']}, {m['cores']} cores, TensorFlow {m['tensorflow']}; model {r['model']}; medians of "
+          f"{r['repeats']} runs")
+    c = r["classification"]
+    print(f"classification: batch 1 {c['batch1_ms']:.2f} ms/face; batch 32 {c['batch32_faces_per_s']:.0f} faces/s")
+    fer = r.get("fer")
+    nan = {"fps": float("nan"), "faces_per_frame": float("nan"), "true_faces_per_frame": float("nan")}
+    print("\nfaces/frame: all boxes (true = on a pasted face)")
+    print(f"{'640x480 clip':<12} {'ours fps':>9} {'faces/frame':>16} {'fer fps':>8} {'faces/frame':>16} {'x':>6}")
+    for name, ours in r["live"].items():
+        theirs = fer["live"][name] if fer else nan
+        ratio = ours["fps"] / theirs["fps"] if fer else float("nan")
+        mine = f"{ours['faces_per_frame']:>6.2f} (true {ours['true_faces_per_frame']:.2f})"
+        print(f"{name:<12} {ours['fps']:>9.1f} {mine}"
+              f" {theirs['fps']:>8.1f} {theirs['faces_per_frame']:>6.2f} (true {theirs['true_faces_per_frame']:.2f})"
+              f" {ratio:>6.1f}")
+    print(f"\n{'photo':<24} {'analyze ms':>10} {'faces':>6} {'fer ms':>8} {'faces':>6}")
+    for name, ours in r["analyze"].items():
+        theirs = fer["analyze"][name] if fer else {"ms": float("nan"), "faces": -1}
+        print(f"{name:<24} {ours['ms']:>10.1f} {ours['faces']:>6d} {theirs['ms']:>8.1f} {theirs['faces']:>6d}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
