@@ -28,7 +28,9 @@ class DetectorConfig:
     scale_factor: float = 1.1
     min_neighbors: int = 5
     min_face: int = 30  # smallest face side, in pixels of the original image
-    max_side: int | None = 960  # detect on a copy whose longer side is at most this (None: full size)
+    # Detect on a copy whose longer side is at most this (None: full size). 1280 keeps every face that
+    # full-resolution Haar finds on the shared photos (benchmarks/detection_sweep.py); 960 lost 12 of 56.
+    max_side: int | None = 1280
     margin: float = 0.0  # grow each box by this fraction of its size on every side, then clip to the image
 
 
