@@ -19,6 +19,7 @@ import numpy as np
 
 from . import paths
 from .augment import augment_batch
+from .card import write_model_card
 from .data import load_dataset
 from .evaluation import evaluate_dataset
 from .models import build_model
@@ -211,6 +212,7 @@ def train(settings: TrainSettings, resume: bool = False, verbose: int = 2) -> di
     for name, result in ((paths.EVALUATION_FILE, evaluation), (paths.EVALUATION_TTA_FILE, evaluation_tta)):
         result = result | {"split": settings.val_split, "train_seconds": round(recorder.elapsed, 1)}
         (run_dir / name).write_text(json.dumps(result, indent=2))
+    write_model_card(run_dir)
     return evaluation
 
 

@@ -6,7 +6,8 @@ import pytest
 
 from fer_core.training import TrainSettings, learning_rate_at, train
 
-RUN_FILES = {"settings.json", "history.csv", "model.keras", "evaluation.json", "evaluation_tta.json", "checkpoint"}
+RUN_FILES = {"settings.json", "history.csv", "model.keras", "evaluation.json", "evaluation_tta.json", "checkpoint",
+             "model_card.md"}
 
 
 def _history(run):
@@ -33,7 +34,11 @@ def test_train_writes_run_files_and_resume_continues(synthetic_dataset, tmp_path
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
     assert json.loads((run / "checkpoint" / "state.json").read_text())["epoch"] == 3
     best = max(float(r["val_accuracy"]) for r in rows)
-    assert json.loads((run / "evaluation.json").read_text())["accuracy"] == pytest.approx(best, abs=1e-6)
+    evaluation = json.loads((run / "evaluation.json").read_text())
+    assert evaluation["accuracy"] == pytest.approx(best, abs=1e-6)
+    card = (run / "model_card.md").read_text()
+    assert f"| plain | {evaluation['accuracy']:.4f} |" in card
+    assert "--epochs 3" in card and "--label-smoothing 0.1" in card and "--class-weights" in card
 
 
 def test_class_subset_training(synthetic_dataset, tmp_path):

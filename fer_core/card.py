@@ -1,0 +1,86 @@
+"""The model card of a training run (model_card.md), written from the run's own files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .runs import read_run
+
+CARD_FILE = "model_card.md"
+
+
+def _command(settings: dict, out: str) -> str:
+    parts = [f"python -m fer_core train --data {settings['data']} --arch {settings['arch']}",
+             f"--epochs {settings['epochs']} --out {out} --batch-size {settings['batch_size']}",
+             f"--lr {settings['learning_rate']} --optimizer {settings['optimizer']} --schedule {settings['schedule']}",
+             f"--warmup-epochs {settings['warmup_epochs']} --seed {settings['seed']}"]
+    if settings.get("label_smoothing"):
+        parts.append(f"--label-smoothing {settings['label_smoothing']}")
+    if settings.get("class_weights"):
+        parts.append("--class-weights")
+    if not settings.get("augment", True):
+        parts.append("--no-augment")
+    if settings.get("random_erasing"):
+        parts.append(f"--random-erasing {settings['random_erasing']}")
+    if settings.get("classes") and len(settings["classes"]) != 7:
+        parts.append(f"--classes {','.join(settings['classes'])}")
+    return " \\\n    ".join(parts)
+
+
+def model_card(run_dir) -> str:
+    run = read_run(run_dir)
+    s, ev, tta = run.settings, run.evaluation or {}, run.evaluation_tta or {}
+    out = f"models/{run.name}"
+    hours = ev.get("train_seconds", 0) / 3600
+    lines = [
+        f"# Model card: {run.name}",
+        "",
+        f"- Architecture: `{s.get('arch')}`, {s.get('parameters', 0):,} parameters, input 48x48 gray, "
+        f"{len(s.get('classes', []))} classes ({', '.join(s.get('classes', []))})",
+        f"- Data: FER2013 `train/` ({s.get('train_images', 0):,} faces) from `{s.get('data')}`, validated on "
+        f"`{s.get('val_split')}/` ({s.get('val_images', 0):,} faces, PublicTest); "
+        "best epoch kept by validation accuracy",
+        f"- Settings: {s.get('epochs')} epochs, batch {s.get('batch_size')}, {s.get('optimizer')} at peak lr "
+        f"{s.get('learning_rate')} with {s.get('schedule')} schedule ({s.get('warmup_epochs')} warm-up), "
+        f"label smoothing {s.get('label_smoothing')}, class weights {s.get('class_weights')}, "
+        f"augmentation {s.get('augment')} "
+        f"(flip, rotation, zoom, shift; random erasing {s.get('random_erasing')}), seed {s.get('seed')}",
+        f"- Training: {len(run.history)} epochs run, {hours:.2f} h wall-clock on {s.get('machine')}, Keras "
+        f"{s.get('keras_version')} on the {s.get('keras_backend')} backend",
+        "",
+        "## PublicTest results",
+        "",
+        "| | accuracy | macro-F1 |",
+        "|---|---|---|",
+        f"| plain | {ev.get('accuracy', float('nan')):.4f} | {ev.get('macro_f1', float('nan')):.4f} |",
+        f"| mirror TTA | {tta.get('accuracy', float('nan')):.4f} | {tta.get('macro_f1', float('nan')):.4f} |",
+        "",
+        "| class | precision | recall | F1 | support |",
+        "|---|---|---|---|---|",
+    ]
+    for name, m in ev.get("per_class", {}).items():
+        lines.append(f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
+    weak = [name for name, m in ev.get("per_class", {}).items() if m["recall"] < 0.4]
+    lines += ["", "## Known weaknesses", ""]
+    lines.append(f"- Classes recognised less than 40% of the time: {', '.join(weak)}." if weak
+                 else "- No class below 40% recall.")
+    lines += [
+        "- Trained on 48x48 grayscale FER2013 faces: frontal, mostly posed web images; expect lower accuracy on "
+        "profiles, strong lighting, occlusions and very small faces.",
+        "",
+        "## Reproduce",
+        "",
+        "```bash",
+        _command(s, out),
+        f"python -m fer_core evaluate --data {s.get('data')} --split test --model {out}/model.keras",
+        f"python -m fer_core evaluate --data {s.get('data')} --split test --model {out}/model.keras --tta",
+        "```",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_model_card(run_dir) -> Path:
+    path = Path(run_dir) / CARD_FILE
+    path.write_text(model_card(run_dir))
+    return path
