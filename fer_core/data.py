@@ -26,7 +26,9 @@ SPLITS = {
 
 
 class Dataset(NamedTuple):
-    """images: uint8 (N, 48, 48) gray; labels: int64 (N,) indices into classes."""
+    """images: uint8 (N, 48, 48) gray; labels: int64 (N,) indices into classes.
+
+    Faces come grouped by class in the order of `classes`; within a class, by file name (folders) or row (CSV)."""
 
     images: np.ndarray
     labels: np.ndarray
@@ -45,8 +47,27 @@ def _split_name(split: str) -> str:
     raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
 
 
-def _empty(classes: tuple[str, ...]) -> Dataset:
-    return Dataset(np.zeros((0, INPUT_SIZE, INPUT_SIZE), np.uint8), np.zeros(0, np.int64), classes)
+def _stack_faces(faces: list[np.ndarray]) -> np.ndarray:
+    return np.stack(faces) if faces else np.zeros((0, INPUT_SIZE, INPUT_SIZE), np.uint8)
+
+
+def _dataset(images: list[np.ndarray], labels: list[int], classes: tuple[str, ...]) -> Dataset:
+    return Dataset(_stack_faces(images), np.asarray(labels, np.int64), classes)
+
+
+def _read_face(path: Path) -> np.ndarray | None:
+    """A dataset image file as 48x48 gray uint8 (any size, depth or channels), or None if unreadable."""
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        log.warning("skipping unreadable image %s", path)
+        return None
+    if image.dtype != np.uint8:
+        image = cv2.convertScaleAbs(image, alpha=255.0 / max(1, int(image.max())))
+    return to_gray48(image)
+
+
+def _image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
 def _class_dirs(root: Path) -> dict[str, Path]:
@@ -86,23 +107,14 @@ def load_image_folder(root, split: str = "train", classes=None) -> Dataset:
     index = label_index(classes)
     split_dir = find_split_dir(Path(root), split)
     images, labels = [], []
-    for emotion, folder in _class_dirs(split_dir).items():
-        if emotion not in index:
-            continue
-        for path in sorted(folder.iterdir()):
-            if path.suffix.lower() not in IMAGE_SUFFIXES:
-                continue
-            image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-            if image is None:
-                log.warning("skipping unreadable image %s", path)
-                continue
-            if image.dtype != np.uint8:
-                image = cv2.convertScaleAbs(image, alpha=255.0 / max(1, int(image.max())))
-            images.append(to_gray48(image))
-            labels.append(index[emotion])
-    if not images:
-        return _empty(classes)
-    return Dataset(np.stack(images), np.asarray(labels, np.int64), classes)
+    folders = _class_dirs(split_dir)
+    for emotion in (e for e in classes if e in folders):
+        for path in _image_files(folders[emotion]):
+            face = _read_face(path)
+            if face is not None:
+                images.append(face)
+                labels.append(index[emotion])
+    return _dataset(images, labels, classes)
 
 
 def load_csv(path, split: str = "train", classes=None) -> Dataset:
@@ -123,9 +135,8 @@ def load_csv(path, split: str = "train", classes=None) -> Dataset:
                 raise ValueError(f"{path}: a row has {pixels.size} pixels, expected {INPUT_SIZE ** 2}")
             images.append(pixels.reshape(INPUT_SIZE, INPUT_SIZE))
             labels.append(index[emotion])
-    if not images:
-        return _empty(classes)
-    return Dataset(np.stack(images), np.asarray(labels, np.int64), classes)
+    order = np.argsort(np.asarray(labels, np.int64), kind="stable")
+    return _dataset([images[i] for i in order], [labels[i] for i in order], classes)
 
 
 def load_dataset(path, split: str = "train", classes=None) -> Dataset:
@@ -167,7 +178,7 @@ def count_faces(path, split: str = "train") -> dict[str, int]:
                     counts[EMOTIONS[int(row["emotion"])]] += 1
         return counts
     for emotion, folder in _class_dirs(find_split_dir(path, split)).items():
-        counts[emotion] = sum(1 for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        counts[emotion] = len(_image_files(folder))
     return counts
 
 
@@ -181,9 +192,7 @@ def sample_faces(path, split: str = "train", per_class: int = 8, seed: int = 0) 
                 for i, name in enumerate(dataset.classes)}
     samples = {}
     for emotion, folder in _class_dirs(find_split_dir(path, split)).items():
-        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-        chosen = [files[i] for i in rng.permutation(len(files))[:per_class]]
-        faces = [cv2.imread(str(f), cv2.IMREAD_UNCHANGED) for f in chosen]
-        faces = [to_gray48(f) for f in faces if f is not None and f.dtype == np.uint8]
-        samples[emotion] = np.stack(faces) if faces else np.zeros((0, INPUT_SIZE, INPUT_SIZE), np.uint8)
+        files = _image_files(folder)
+        faces = [_read_face(files[i]) for i in rng.permutation(len(files))[:per_class]]
+        samples[emotion] = _stack_faces([f for f in faces if f is not None])
     return samples
