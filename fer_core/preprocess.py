@@ -12,10 +12,12 @@ def to_gray(image: np.ndarray, channel_order: str = "bgr") -> np.ndarray:
     """Gray uint8 (H, W) from gray, (H, W, 1), BGR/RGB or BGRA/RGBA uint8 input."""
     if image.dtype != np.uint8:
         raise TypeError(f"expected a uint8 image, got {image.dtype}")
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3, 4)):
+        raise ValueError(f"unsupported image shape {image.shape}")
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError("empty image")
     if image.ndim == 2:
         return image
-    if image.ndim != 3 or image.shape[2] not in (1, 3, 4):
-        raise ValueError(f"unsupported image shape {image.shape}")
     channels = image.shape[2]
     if channels == 1:
         return image[:, :, 0]
@@ -33,8 +35,6 @@ def to_gray(image: np.ndarray, channel_order: str = "bgr") -> np.ndarray:
 def to_gray48(image: np.ndarray, channel_order: str = "bgr") -> np.ndarray:
     """A face crop of any size and channel layout as a 48x48 gray uint8 image."""
     gray = to_gray(image, channel_order)
-    if gray.shape[0] == 0 or gray.shape[1] == 0:
-        raise ValueError("empty face crop")
     if gray.shape == (INPUT_SIZE, INPUT_SIZE):
         return np.ascontiguousarray(gray)
     shrinking = gray.shape[0] > INPUT_SIZE or gray.shape[1] > INPUT_SIZE

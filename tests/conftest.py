@@ -7,6 +7,10 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+# As in app_support: pylibsrtp (streamlit-webrtc) must load before TensorFlow or it segfaults, and the AppTests
+# import the app's pages in this process after fer_core has loaded TensorFlow.
+import pylibsrtp  # noqa: E402, F401, I001
+
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
