@@ -29,8 +29,24 @@ def load_default_analyzer() -> tuple[Analyzer | None, str | None]:
         return None, str(exc)
 
 
+PAGES = (
+    ("streamlit_app.py", "Home", "🏠"),
+    ("pages/1_Live_camera.py", "Live camera", "📷"),
+    ("pages/2_Analyse_photos.py", "Analyse photos", "🖼️"),
+    ("pages/3_Dataset_and_training.py", "Dataset & training", "📊"),
+)
+
+
+def sidebar_navigation() -> None:
+    with st.sidebar:
+        for path, label, icon in PAGES:
+            st.page_link(path, label=label, icon=icon)
+        st.divider()
+
+
 def require_analyzer() -> Analyzer:
     """The shared analyzer, or a clear error page (not a traceback) and a stop when the model can't load."""
+    sidebar_navigation()
     analyzer, error = load_default_analyzer()
     if error:
         st.error(f"The emotion model could not be loaded: {error}")

@@ -99,3 +99,13 @@ def face_scene(fer_root: Path, n_faces: int = 3, face_px: int = 150, size=(480, 
         scene[y:y + face_px, x:x + face_px] = face[..., None]
         boxes.append((x, y, face_px, face_px))
     return scene, boxes
+
+
+def open_page(page: str | None = None, timeout: int = 180):
+    """An AppTest of the app started from its entry script, switched to pages/<page> when given, and run."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(REPO_ROOT / "streamlit_app.py"), default_timeout=timeout).run()
+    if page:
+        at.switch_page(f"pages/{page}").run()
+    return at

@@ -1,13 +1,10 @@
-from streamlit.testing.v1 import AppTest
 
-from conftest import REPO_ROOT
-
-PAGE = str(REPO_ROOT / "pages" / "3_Dataset_and_training.py")
+from conftest import open_page
 
 
 def test_shipped_runs_render_without_a_dataset(monkeypatch):
     monkeypatch.delenv("FER_DATA_DIR", raising=False)
-    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at = open_page("3_Dataset_and_training.py")
     assert not at.exception
     assert "Point this at a FER2013 folder" in at.info[0].value
     assert at.selectbox(key="run").value == "mini_xception_v1"
@@ -21,7 +18,7 @@ def test_shipped_runs_render_without_a_dataset(monkeypatch):
 
 def test_dataset_distribution_and_samples(fer_data_dir, monkeypatch):
     monkeypatch.setenv("FER_DATA_DIR", str(fer_data_dir))
-    at = AppTest.from_file(PAGE, default_timeout=180).run()
+    at = open_page("3_Dataset_and_training.py")
     assert not at.exception
     counts = at.dataframe[0].value
     assert counts.loc["happy", "train"] == 7215 and counts.loc["disgust", "test"] == 56

@@ -12,7 +12,9 @@ def test_home_page_names_the_loaded_model(monkeypatch):
     assert at.title[0].value == "Facial emotion recognition"
     text = " ".join(m.value for m in at.markdown)
     assert "mini_xception" in text and "PublicTest accuracy" in text
-    assert [link.label for link in at.get("page_link")] == ["Live camera", "Analyse photos", "Dataset & training"]
+    labels = [link.label for link in at.get("page_link")]
+    assert labels[-3:] == ["Live camera", "Analyse photos", "Dataset & training"]  # the home page's own list
+    assert labels[:4] == ["Home", "Live camera", "Analyse photos", "Dataset & training"]  # the sidebar
 
 
 def test_missing_model_gives_an_error_page_not_a_traceback(monkeypatch, tmp_path):

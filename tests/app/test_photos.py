@@ -1,10 +1,7 @@
 import cv2
 import numpy as np
-from streamlit.testing.v1 import AppTest
 
-from conftest import REPO_ROOT
-
-PAGE = str(REPO_ROOT / "pages" / "2_Analyse_photos.py")
+from conftest import open_page
 
 
 def _png(image) -> bytes:
@@ -12,13 +9,13 @@ def _png(image) -> bytes:
 
 
 def test_page_invites_an_upload():
-    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at = open_page("2_Analyse_photos.py")
     assert not at.exception
     assert "Drop group photos here" in at.info[0].value
 
 
 def test_no_face_and_bad_files_get_messages_and_the_rest_is_processed():
-    at = AppTest.from_file(PAGE, default_timeout=120).run()
+    at = open_page("2_Analyse_photos.py")
     at.file_uploader[0].set_value([
         ("blank.png", _png(np.full((240, 320, 3), 200, np.uint8)), "image/png"),
         ("broken.jpg", b"not a jpeg at all", "image/jpeg"),
@@ -36,7 +33,7 @@ def test_group_photo_lists_every_face_the_library_finds(fer_data_dir):
     photo = fer_data_dir.parent / "photos" / "photo_21.jpg"
     expected = fer_core.analyze(cv2.imread(str(photo)))
     assert len(expected) >= 4
-    at = AppTest.from_file(PAGE, default_timeout=180).run()
+    at = open_page("2_Analyse_photos.py")
     at.file_uploader[0].set_value(("photo_21.jpg", photo.read_bytes(), "image/jpeg")).run()
     assert not at.exception
     table = at.dataframe[0].value
