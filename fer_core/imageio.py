@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import warnings
 from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 
 MAX_BYTES = 50 * 1024 * 1024
 MAX_PIXELS = 50_000_000
@@ -15,12 +18,31 @@ class ImageDecodeError(ValueError):
     """The input is empty, too large, not an image, or an image we cannot decode."""
 
 
+def declared_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the image header without decoding pixels; None if Pillow can't identify it."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                return image.size
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageDecodeError(f"image too large to decode safely ({exc})") from exc
+    except Exception:  # noqa: BLE001 - not identifiable by Pillow; OpenCV gets the final say
+        return None
+
+
 def decode_image(data: bytes) -> np.ndarray:
-    """Encoded JPEG/PNG/WebP/BMP/TIFF bytes -> BGR uint8 (H, W, 3), EXIF orientation applied."""
+    """Encoded JPEG/PNG/WebP/BMP/TIFF (or GIF: first frame) bytes -> BGR uint8 (H, W, 3), EXIF orientation applied.
+
+    Sizes are checked before decoding, from the header, so a small file that claims huge dimensions (a
+    decompression bomb) is refused without allocating its pixels."""
     if not data:
         raise ImageDecodeError("empty file")
     if len(data) > MAX_BYTES:
         raise ImageDecodeError(f"file is {len(data):,} bytes; the limit is {MAX_BYTES:,}")
+    size = declared_size(data)
+    if size and size[0] * size[1] > MAX_PIXELS:
+        raise ImageDecodeError(f"image is {size[0]}x{size[1]}; the limit is {MAX_PIXELS:,} pixels")
     buffer = np.frombuffer(data, np.uint8)
     # IMREAD_COLOR converts gray, alpha, palette and 16-bit images to 8-bit BGR and honours EXIF orientation.
     image = cv2.imdecode(buffer, cv2.IMREAD_COLOR)

@@ -55,3 +55,59 @@ def test_truncated_jpeg_and_missing_file(tmp_path):
         decode_image(data[:100])
     with pytest.raises(ImageDecodeError, match="cannot read"):
         read_image(tmp_path / "missing.jpg")
+
+
+def _png_claiming(width: int, height: int) -> bytes:
+    """A tiny valid PNG whose header is rewritten to claim width x height pixels."""
+    import struct
+    import zlib
+
+    data = bytearray(_encode(np.zeros((2, 2, 3), np.uint8), ".png"))
+    ihdr = 8 + 8  # signature, then length + b"IHDR"
+    data[ihdr:ihdr + 8] = struct.pack(">II", width, height)
+    data[ihdr + 13:ihdr + 17] = struct.pack(">I", zlib.crc32(bytes(data[ihdr - 4:ihdr + 13])))
+    return bytes(data)
+
+
+@pytest.mark.parametrize("width,height", [(100_000, 100_000), (10_000, 6_000)])
+def test_decompression_bombs_are_refused_from_the_header(width, height):
+    with pytest.raises(ImageDecodeError, match="too large|limit"):
+        decode_image(_png_claiming(width, height))
+
+
+def test_oversized_files_are_refused(monkeypatch):
+    import fer_core.imageio as imageio
+
+    monkeypatch.setattr(imageio, "MAX_BYTES", 1000)
+    with pytest.raises(ImageDecodeError, match="limit"):
+        decode_image(b"\xff" * 1001)
+
+
+def _pil_bytes(image, fmt, **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **kwargs)
+    return buffer.getvalue()
+
+
+def test_exotic_but_valid_images_decode():
+    rgb = np.random.default_rng(0).integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    frames = [Image.fromarray(rgb), Image.fromarray(255 - rgb)]
+    cases = {
+        "animated gif": _pil_bytes(frames[0], "GIF", save_all=True, append_images=frames[1:]),
+        "animated webp": _pil_bytes(frames[0], "WEBP", save_all=True, append_images=frames[1:]),
+        "cmyk jpeg": _pil_bytes(Image.fromarray(rgb).convert("CMYK"), "JPEG"),
+        "palette png": _pil_bytes(Image.fromarray(rgb).convert("P"), "PNG"),
+        "gray+alpha png": _pil_bytes(Image.fromarray(rgb).convert("LA"), "PNG"),
+    }
+    for name, data in cases.items():
+        image = decode_image(data)
+        assert image.shape == (40, 60, 3) and image.dtype == np.uint8, name
+    assert decode_image(_pil_bytes(Image.fromarray(rgb[:1, :1]), "PNG")).shape == (1, 1, 3)
+    assert decode_image(_pil_bytes(Image.fromarray(np.zeros((1, 5000, 3), np.uint8)), "PNG")).shape == (1, 5000, 3)
+
+
+@pytest.mark.parametrize("fmt", ["GIF", "WEBP"])
+def test_animations_give_their_first_frame(fmt):
+    dark, bright = (Image.fromarray(np.full((20, 20, 3), v, np.uint8)) for v in (20, 230))
+    image = decode_image(_pil_bytes(dark, fmt, save_all=True, append_images=[bright]))
+    assert image.mean() < 60
