@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import time
 
 # pylibsrtp (under streamlit-webrtc) segfaults in srtp_init() when TensorFlow is loaded before it (their bundled
 # crypto libraries clash), so the app imports it first; every page imports this module before fer_core.
@@ -11,6 +13,7 @@ import pylibsrtp  # noqa: F401, I001
 import streamlit as st
 
 from fer_core import Analyzer, DetectorConfig, ModelLoadError, Predictor
+from fer_core.live import LiveAnalyzer
 from fer_core.paths import default_model_path
 from fer_core.runs import read_run
 
@@ -95,3 +98,20 @@ def ice_servers() -> list[dict]:
         return []
     except Exception:  # noqa: BLE001 - Streamlit raises its own error type when no secrets file exists
         return []
+
+
+def make_video_callback(live: LiveAnalyzer, results: queue.Queue):
+    """The camera callback: frame -> LiveAnalyzer -> annotated frame; results leave through the queue.
+
+    It runs on streamlit-webrtc's worker thread, so it makes no st.* calls."""
+    import av
+
+    def video_frame_callback(frame: av.VideoFrame) -> av.VideoFrame:
+        annotated, faces = live.annotate(frame.to_ndarray(format="bgr24"))
+        try:
+            results.put_nowait((time.time(), faces, live.fps))
+        except queue.Full:
+            pass  # the panel is behind; the video itself must not wait for it
+        return av.VideoFrame.from_ndarray(annotated, format="bgr24")
+
+    return video_frame_callback

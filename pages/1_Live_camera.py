@@ -1,15 +1,13 @@
 """Live camera: every face in the video labelled with its emotion, plus a live panel of probabilities."""
 
 import queue
-import time
 
-import av
 import pandas as pd
 import plotly.express as px
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-from app_support import detector_controls, ice_servers, require_analyzer
+from app_support import detector_controls, ice_servers, make_video_callback, require_analyzer
 from fer_core.live import LIVE_DETECTOR, LiveAnalyzer, ViewOptions
 
 st.set_page_config(page_title="Live camera · Facial emotion recognition", page_icon="📷", layout="wide")
@@ -37,15 +35,6 @@ live.update_settings(detector=detector)
 live.view = ViewOptions(mirror=mirror, show_scores=show_scores, min_confidence=min_confidence)
 
 
-def video_frame_callback(frame: av.VideoFrame) -> av.VideoFrame:
-    annotated, faces = live.annotate(frame.to_ndarray(format="bgr24"))
-    try:
-        results_queue.put_nowait((time.time(), faces, live.fps))
-    except queue.Full:
-        pass
-    return av.VideoFrame.from_ndarray(annotated, format="bgr24")
-
-
 video_column, panel_column = st.columns([3, 2])
 with video_column:
     ctx = webrtc_streamer(
@@ -53,7 +42,7 @@ with video_column:
         mode=WebRtcMode.SENDRECV,
         rtc_configuration={"iceServers": ice_servers()},
         media_stream_constraints={"video": {"width": {"ideal": 640}, "height": {"ideal": 480}}, "audio": False},
-        video_frame_callback=video_frame_callback,
+        video_frame_callback=make_video_callback(live, results_queue),
         async_processing=True,
     )
     hint = st.empty()
