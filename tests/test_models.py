@@ -70,3 +70,13 @@ def test_subset_model_reads_its_labels_from_the_run_settings(tmp_path):
         Predictor.load(tmp_path / "model.keras")
     (tmp_path / "settings.json").write_text(json.dumps({"classes": ["happy", "sad", "neutral"]}))
     assert Predictor.load(tmp_path / "model.keras").labels == ("happy", "sad", "neutral")
+
+
+def test_a_model_for_other_inputs_is_refused(tmp_path):
+    import keras
+
+    inputs = keras.Input((32, 32, 3))
+    other = keras.Model(inputs, keras.layers.Dense(7, activation="softmax")(keras.layers.Flatten()(inputs)))
+    other.save(tmp_path / "other.keras")
+    with pytest.raises(ModelLoadError, match="expected input"):
+        Predictor.load(tmp_path / "other.keras")
