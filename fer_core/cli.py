@@ -64,12 +64,24 @@ def _add_analyze(sub) -> None:
                    help="mirror test-time augmentation (default: the model's recommended setting)")
 
 
+def _add_video(sub) -> None:
+    p = sub.add_parser("video", help="analyse a video file: annotated video and per-frame CSV",
+                       description="Track every face through a video (mp4, mov, webm, avi), label it with its "
+                                   "smoothed emotion, and write an annotated H.264 MP4 and/or a per-frame CSV.")
+    p.add_argument("input", help="video file")
+    p.add_argument("--out", help="annotated video to write (.mp4)")
+    p.add_argument("--csv", help="per-frame CSV to write: frame, time_s, face_id, box, emotion, probabilities")
+    p.add_argument("--every", type=int, default=1, help="analyse every Nth frame (default: every frame)")
+    p.add_argument("--model", help="a .keras file (default: the shipped model)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m fer_core", description="Facial emotion recognition.")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
     _add_evaluate(sub)
     _add_analyze(sub)
+    _add_video(sub)
     return parser
 
 
@@ -110,11 +122,12 @@ def run_evaluate(args) -> int:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from .predictor import ModelLoadError
+    from .video import VideoError
 
-    handlers = {"train": run_train, "evaluate": run_evaluate, "analyze": _run_analyze}
+    handlers = {"train": run_train, "evaluate": run_evaluate, "analyze": _run_analyze, "video": run_video}
     try:
         return handlers[args.command](args)
-    except (ModelLoadError, FileNotFoundError, ValueError) as exc:
+    except (ModelLoadError, FileNotFoundError, ValueError, VideoError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -123,3 +136,26 @@ def _run_analyze(args) -> int:
     from .batch import run_analyze
 
     return run_analyze(args)
+
+
+def run_video(args) -> int:
+    from .predictor import Predictor
+    from .video import process_video
+
+    if not args.out and not args.csv:
+        print("error: give --out and/or --csv", file=sys.stderr)
+        return 2
+    if not Path(args.input).is_file():
+        raise FileNotFoundError(f"no video at {args.input}")
+
+    def progress(done: int, total: int) -> None:
+        if done % 25 == 0 or done == total:
+            shown = f"{done}/{total} frames ({100 * done // total}%)" if total else f"{done} frames"
+            print(f"\r{shown}", end="", file=sys.stderr, flush=True)
+
+    summary = process_video(args.input, args.out, args.csv, args.every, Predictor.load(args.model), progress=progress)
+    print(file=sys.stderr)
+    print(f"{summary.frames} frames at {summary.fps:.2f} fps ({summary.width}x{summary.height}), "
+          f"{len(summary.face_ids)} face id(s), {summary.frames / max(summary.seconds, 1e-9):.1f} frames/s processed"
+          + (f", video codec {summary.codec}" if summary.codec else ""))
+    return 0
