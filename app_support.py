@@ -37,6 +37,7 @@ PAGES = (
     ("pages/1_Live_camera.py", "Live camera", "📷"),
     ("pages/2_Analyse_photos.py", "Analyse photos", "🖼️"),
     ("pages/3_Dataset_and_training.py", "Dataset & training", "📊"),
+    ("pages/4_Video.py", "Analyse a video", "🎞️"),
 )
 
 

@@ -28,3 +28,6 @@ st.markdown("Upload one or many photos (JPEG, PNG, WebP, BMP): numbered faces, a
 st.page_link("pages/3_Dataset_and_training.py", label="Dataset & training", icon="📊")
 st.markdown("FER2013's class balance and sample faces, and for every training run in `models/`: learning curves, "
             "the confusion matrix, per-class precision/recall/F1 and a comparison of two runs.")
+st.page_link("pages/4_Video.py", label="Analyse a video", icon="🎞️")
+st.markdown("Upload a video (MP4, MOV, WebM, AVI): faces tracked with stable ids, emotion over time per face, an "
+            "annotated MP4 and a per-frame CSV.")

@@ -37,8 +37,12 @@ class VideoSummary:
     cancelled: bool = False
 
 
-def _open_output(path: Path, fps: Fraction, width: int, height: int):
-    container = av.open(str(path), mode="w")
+def _open_output(target, fps: Fraction, width: int, height: int):
+    """target: a path, or a seekable binary file object (e.g. io.BytesIO) that receives MP4 bytes."""
+    if isinstance(target, (str, Path)):
+        container = av.open(str(target), mode="w")
+    else:
+        container = av.open(target, mode="w", format="mp4")
     for name in CODECS:
         try:
             stream = container.add_stream(name, rate=fps)
@@ -64,13 +68,14 @@ def process_video(source, out=None, csv_path=None, every: int = 1, predictor: Pr
                   ) -> VideoSummary:
     """Analyse every `every`-th frame of a video (the frames between keep the last results on the annotated video).
 
+    source and out are paths or binary file objects (so the app can work in memory, never on disk).
     progress(done, total) is called per frame (total is 0 when the container does not say); cancel() returning
     True stops early, keeping what was written so far."""
     import time
 
     every = max(1, int(every))
     try:
-        container = av.open(str(source))
+        container = av.open(str(source) if isinstance(source, (str, Path)) else source)
         stream = container.streams.video[0]
     except (av.FFmpegError, IndexError, OSError) as exc:
         raise VideoError(f"not a readable video: {exc}") from exc
@@ -87,8 +92,8 @@ def process_video(source, out=None, csv_path=None, every: int = 1, predictor: Pr
         writer.writeheader()
     output = out_stream = codec = None
     even_w, even_h = width - width % 2, height - height % 2  # yuv420p needs even sides
-    if out:
-        output, out_stream, codec = _open_output(Path(out), fps, even_w, even_h)
+    if out is not None:
+        output, out_stream, codec = _open_output(out, fps, even_w, even_h)
     started = time.perf_counter()
     index, results, face_ids, cancelled = 0, [], set(), False
     try:

@@ -1,0 +1,74 @@
+"""Video files: every face tracked through the video, its emotion over time, and an annotated copy."""
+
+import io
+
+import pandas as pd
+import plotly.express as px
+import streamlit as st
+
+from app_support import require_analyzer
+from fer_core.report import rows_to_csv
+from fer_core.video import CSV_FIELDS, VideoError, process_video
+
+st.set_page_config(page_title="Video · Facial emotion recognition", page_icon="🎞️", layout="wide")
+st.title("Analyse a video")
+st.caption("The video is processed in memory and never stored; the annotated copy is built for this session only.")
+
+base = require_analyzer()
+every = st.sidebar.slider("Analyse every Nth frame", 1, 10, 1,
+                          help="Higher is faster; frames in between keep the last labels on the annotated video")
+upload = st.file_uploader("Video (MP4, MOV, WebM, AVI)", type=["mp4", "mov", "webm", "avi", "m4v", "mkv"])
+if upload is None:
+    st.info("Upload a short clip: every face gets a stable id, its emotion is smoothed over time, and you get an "
+            "annotated MP4 and a per-frame CSV. Audio is dropped; frame rate and size are kept.")
+    st.stop()
+
+key = f"video_{upload.file_id}_{every}"
+if key not in st.session_state:
+    if not st.button("Analyse", type="primary"):
+        st.stop()
+    bar = st.progress(0.0, text="Analysing… (press Stop, top right, to cancel)")
+    rows: list[dict] = []
+
+    def progress(done: int, total: int) -> None:
+        if done % 10 == 0:
+            bar.progress(min(1.0, done / total) if total else 0.0,
+                         text=f"Analysing… frame {done}" + (f" of {total}" if total else ""))
+
+    annotated = io.BytesIO()
+    try:
+        summary = process_video(io.BytesIO(upload.getvalue()), annotated, every=every, predictor=base.predictor,
+                                progress=progress, on_rows=rows.extend)
+    except VideoError as exc:
+        st.error(f"{upload.name}: {exc}")
+        st.stop()
+    bar.empty()
+    for old in [k for k in st.session_state if str(k).startswith("video_")]:
+        del st.session_state[old]  # keep only the latest video's results in memory
+    st.session_state[key] = (summary, rows, annotated.getvalue())
+
+summary, rows, annotated_bytes = st.session_state[key]
+st.success(f"{summary.frames} frames at {summary.fps:.2f} fps ({summary.width}x{summary.height}), "
+           f"{len(summary.face_ids)} face id(s), processed at {summary.frames / max(summary.seconds, 1e-9):.1f} "
+           f"frames/s")
+left, right = st.columns([3, 2])
+with left:
+    st.video(annotated_bytes, format="video/mp4")
+with right:
+    if rows:
+        table = pd.DataFrame(rows)
+        table["face"] = "face " + table["face_id"].astype(str)
+        figure = px.scatter(table, x="time_s", y="emotion", color="face", title="Emotion over time per face id",
+                            category_orders={"emotion": list(base.labels)}, height=420)
+        figure.update_traces(marker={"size": 5})
+        st.plotly_chart(figure, key="video_timeline")
+        counts = table.groupby(["face", "emotion"]).size().unstack(fill_value=0)
+        st.dataframe(counts)
+    else:
+        st.warning("No faces found in this video. Faces must look roughly towards the camera and be at least "
+                   "about 60 px tall.")
+stem = upload.name.rsplit(".", 1)[0]
+d1, d2 = st.columns(2)
+d1.download_button("Annotated MP4", annotated_bytes, f"{stem}_annotated.mp4", "video/mp4", on_click="ignore")
+d2.download_button("Per-frame CSV", rows_to_csv(rows, CSV_FIELDS + list(base.labels)), f"{stem}_frames.csv",
+                   "text/csv", on_click="ignore")
