@@ -14,7 +14,7 @@ def test_home_page_names_the_loaded_model(monkeypatch):
     assert "mini_xception" in text and "PublicTest accuracy" in text
     labels = [link.label for link in at.get("page_link")]
     pages = ["Live camera", "Analyse photos", "Dataset & training", "Analyse a video"]
-    assert labels == ["Home", *pages, *pages]  # the sidebar, then the home page's own list
+    assert labels == [*pages, "Home", *pages]  # the home page's own list, then the sidebar
 
 
 def test_missing_model_gives_an_error_page_not_a_traceback(monkeypatch, tmp_path):
