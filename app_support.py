@@ -32,25 +32,29 @@ def load_default_analyzer() -> tuple[Analyzer | None, str | None]:
         return None, str(exc)
 
 
+# Material icons ship with Streamlit's frontend (no emoji font or CDN needed).
 PAGES = (
-    ("streamlit_app.py", "Home", "🏠"),
-    ("pages/1_Live_camera.py", "Live camera", "📷"),
-    ("pages/2_Analyse_photos.py", "Analyse photos", "🖼️"),
-    ("pages/3_Dataset_and_training.py", "Dataset & training", "📊"),
-    ("pages/4_Video.py", "Analyse a video", "🎞️"),
+    ("streamlit_app.py", "Home", ":material/home:"),
+    ("pages/1_Live_camera.py", "Live camera", ":material/videocam:"),
+    ("pages/2_Analyse_photos.py", "Analyse photos", ":material/photo_library:"),
+    ("pages/3_Dataset_and_training.py", "Dataset & training", ":material/bar_chart:"),
+    ("pages/4_Video.py", "Analyse a video", ":material/movie:"),
 )
 
 
-def sidebar_navigation() -> None:
+def page_setup(path: str) -> None:
+    """Page title, icon and wide layout for the page at `path` (relative to the app folder), and the sidebar links."""
+    label, icon = next((label, icon) for p, label, icon in PAGES if p == path)
+    title = "Facial emotion recognition" if path == PAGES[0][0] else f"{label} · Facial emotion recognition"
+    st.set_page_config(page_title=title, page_icon=icon, layout="wide")
     with st.sidebar:
-        for path, label, icon in PAGES:
-            st.page_link(path, label=label, icon=icon)
+        for page, page_label, page_icon in PAGES:
+            st.page_link(page, label=page_label, icon=page_icon)
         st.divider()
 
 
 def require_analyzer() -> Analyzer:
     """The shared analyzer, or a clear error page (not a traceback) and a stop when the model can't load."""
-    sidebar_navigation()
     analyzer, error = load_default_analyzer()
     if error:
         st.error(f"The emotion model could not be loaded: {error}")
@@ -116,3 +120,17 @@ def make_video_callback(live: LiveAnalyzer, results: queue.Queue):
         return av.VideoFrame.from_ndarray(annotated, format="bgr24")
 
     return video_frame_callback
+
+
+def emotion_timeline(points, labels, x: str, title: str, max_faces: int = 4):
+    """Emotion over time, one row per face (plotly figure); points have columns face, emotion and `x`."""
+    import plotly.express as px
+
+    faces = sorted(points["face"].unique(), key=lambda f: int(str(f).split()[-1]))[:max_faces]
+    points = points[points["face"].isin(faces)]
+    figure = px.scatter(points, x=x, y="emotion", color="emotion", facet_row="face",
+                        category_orders={"emotion": list(labels), "face": faces}, height=160 + 140 * len(faces),
+                        title=title)
+    figure.update_traces(marker={"size": 5})
+    figure.update_yaxes(title=None)
+    return figure

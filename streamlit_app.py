@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from app_support import model_summary, require_analyzer
+from app_support import PAGES, model_summary, page_setup, require_analyzer
 
-st.set_page_config(page_title="Facial emotion recognition", page_icon="🙂", layout="wide")
+page_setup("streamlit_app.py")
 require_analyzer()
 
 st.title("Facial emotion recognition")
@@ -18,16 +18,17 @@ st.subheader("Model")
 st.markdown(model_summary())
 
 st.subheader("Pages")
-st.page_link("pages/1_Live_camera.py", label="Live camera", icon="📷")
-st.markdown("Press **START** and allow the camera: each face gets a box, its emotion and confidence, with live "
-            "probability bars and an emotion-over-time chart beside the video. The sidebar tunes detection, the "
-            "confidence threshold, the probability overlay and mirroring while the video runs.")
-st.page_link("pages/2_Analyse_photos.py", label="Analyse photos", icon="🖼️")
-st.markdown("Upload one or many photos (JPEG, PNG, WebP, BMP): numbered faces, a table of all probabilities, a chart, "
-            "face crops, a summary of the group, and downloads as PNG, CSV and JSON.")
-st.page_link("pages/3_Dataset_and_training.py", label="Dataset & training", icon="📊")
-st.markdown("FER2013's class balance and sample faces, and for every training run in `models/`: learning curves, "
-            "the confusion matrix, per-class precision/recall/F1 and a comparison of two runs.")
-st.page_link("pages/4_Video.py", label="Analyse a video", icon="🎞️")
-st.markdown("Upload a video (MP4, MOV, WebM, AVI): faces tracked with stable ids, emotion over time per face, an "
-            "annotated MP4 and a per-frame CSV.")
+DESCRIPTIONS = {
+    "pages/1_Live_camera.py": "Press **START** and allow the camera: each face gets a box, its emotion and confidence, "
+    "with live probability bars and an emotion-over-time chart beside the video. The sidebar tunes detection, the "
+    "confidence threshold, the probability overlay and mirroring while the video runs.",
+    "pages/2_Analyse_photos.py": "Upload one or many photos (JPEG, PNG, WebP, BMP): numbered faces, a table of all "
+    "probabilities, a chart, face crops, a summary of the group, and downloads as PNG, CSV and JSON.",
+    "pages/3_Dataset_and_training.py": "FER2013's class balance and sample faces, and for every training run in "
+    "`models/`: learning curves, the confusion matrix, per-class precision/recall/F1 and a comparison of two runs.",
+    "pages/4_Video.py": "Upload a video (MP4, MOV, WebM, AVI): faces tracked with stable ids, emotion over time per "
+    "face, an annotated MP4 and a per-frame CSV.",
+}
+for path, label, icon in PAGES[1:]:
+    st.page_link(path, label=label, icon=icon)
+    st.markdown(DESCRIPTIONS[path])

@@ -7,10 +7,17 @@ import plotly.express as px
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-from app_support import detector_controls, ice_servers, make_video_callback, require_analyzer
+from app_support import (
+    detector_controls,
+    emotion_timeline,
+    ice_servers,
+    make_video_callback,
+    page_setup,
+    require_analyzer,
+)
 from fer_core.live import LIVE_DETECTOR, LiveAnalyzer, ViewOptions
 
-st.set_page_config(page_title="Live camera · Facial emotion recognition", page_icon="📷", layout="wide")
+page_setup("pages/1_Live_camera.py")
 st.title("Live camera")
 st.caption("Frames are analysed in memory on this server and sent straight back; nothing is recorded.")
 
@@ -81,11 +88,5 @@ while ctx.state.playing:
     timeline = pd.DataFrame(session.live_timeline)
     if not timeline.empty:
         timeline["seconds"] = timeline["time"] - timeline["time"].iloc[0]
-        shown_faces = sorted(timeline["face"].unique())[:4]
-        timeline = timeline[timeline["face"].isin(shown_faces)]
-        figure = px.scatter(timeline, x="seconds", y="emotion", color="emotion", facet_row="face",
-                            category_orders={"emotion": labels, "face": shown_faces},
-                            height=160 + 140 * len(shown_faces), title="Emotion over time (first four faces)")
-        figure.update_traces(marker={"size": 5})
-        figure.update_yaxes(title=None)
+        figure = emotion_timeline(timeline, labels, "seconds", "Emotion over time (first four faces)")
         timeline_chart.plotly_chart(figure, key=f"timeline_{processed}")

@@ -6,14 +6,14 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from app_support import detector_controls, require_analyzer
+from app_support import detector_controls, page_setup, require_analyzer
 from fer_core import Analyzer, DetectorConfig, ImageDecodeError, decode_image, draw_results
 from fer_core.imageio import encode_png
 from fer_core.report import face_rows, group_summary, rows_to_csv
 
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp"]
 
-st.set_page_config(page_title="Analyse photos · Facial emotion recognition", page_icon="🖼️", layout="wide")
+page_setup("pages/2_Analyse_photos.py")
 st.title("Analyse photos")
 st.caption("Upload one or more photos. They are processed in memory and never stored.")
 

@@ -8,14 +8,13 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from app_support import sidebar_navigation
+from app_support import page_setup
 from fer_core.data import available_splits, count_faces, sample_faces
 from fer_core.paths import MODELS_DIR, list_runs
 from fer_core.runs import RunFiles, read_run
 
-st.set_page_config(page_title="Dataset & training · Facial emotion recognition", page_icon="📊", layout="wide")
+page_setup("pages/3_Dataset_and_training.py")
 st.title("Dataset & training")
-sidebar_navigation()
 
 
 @st.cache_data(show_spinner="Counting faces…")

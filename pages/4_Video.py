@@ -3,14 +3,13 @@
 import io
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 
-from app_support import require_analyzer
+from app_support import emotion_timeline, page_setup, require_analyzer
 from fer_core.report import rows_to_csv
 from fer_core.video import CSV_FIELDS, VideoError, process_video
 
-st.set_page_config(page_title="Video · Facial emotion recognition", page_icon="🎞️", layout="wide")
+page_setup("pages/4_Video.py")
 st.title("Analyse a video")
 st.caption("The video is processed in memory and never stored; the annotated copy is built for this session only.")
 
@@ -58,9 +57,7 @@ with right:
     if rows:
         table = pd.DataFrame(rows)
         table["face"] = "face " + table["face_id"].astype(str)
-        figure = px.scatter(table, x="time_s", y="emotion", color="face", title="Emotion over time per face id",
-                            category_orders={"emotion": list(base.labels)}, height=420)
-        figure.update_traces(marker={"size": 5})
+        figure = emotion_timeline(table, base.labels, "time_s", "Emotion over time per face id", max_faces=6)
         st.plotly_chart(figure, key="video_timeline")
         counts = table.groupby(["face", "emotion"]).size().unstack(fill_value=0)
         st.dataframe(counts)

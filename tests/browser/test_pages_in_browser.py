@@ -186,3 +186,33 @@ def test_home_and_explorer_pages_render(app_url, browser_factory):
         screenshot(page, "explorer_page")
     finally:
         browser.close()
+
+
+def test_video_page_upload_shows_chart_and_annotated_video(app_url, browser_factory, fer_data_dir, tmp_path):
+    from test_video import _photo_faces, write_clip
+
+    faces = _photo_faces(fer_data_dir.parent / "photos", 2)
+    frames = []
+    for i in range(40):
+        frame = np.full((360, 480, 3), 110, np.uint8)
+        frame[100:250, 40 + i:190 + i] = faces[0]
+        frame[100:250, 280:430] = faces[1]
+        frames.append(frame)
+    clip = tmp_path / "two_faces.mp4"
+    write_clip(clip, frames)
+    browser = browser_factory()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        page.goto(f"{app_url}/Video")
+        page.locator("input[type=file]").set_input_files(str(clip), timeout=120_000)
+        page.get_by_role("button", name="Analyse", exact=True).click(timeout=60_000)
+        page.get_by_text(re.compile(r"40 frames at 25\.00 fps \(480x360\), 2 face id\(s\)")).wait_for(timeout=180_000)
+        page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+        video = page.locator("video").first
+        video.wait_for(timeout=60_000)
+        page.wait_for_function("document.querySelector('video') && document.querySelector('video').readyState >= 1",
+                               timeout=60_000)
+        assert page.evaluate("document.querySelector('video').duration") > 1.0
+        screenshot(page, "video_page")
+    finally:
+        browser.close()
