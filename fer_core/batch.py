@@ -9,10 +9,11 @@ from pathlib import Path
 import cv2
 
 from .data import IMAGE_SUFFIXES
-from .detect import DetectorConfig
+from .detect import Box, DetectorConfig
 from .imageio import ImageDecodeError, read_image
-from .pipeline import Analyzer, draw_results
+from .pipeline import Analyzer, FaceResult, draw_results
 from .predictor import Predictor
+from .report import face_rows, rows_to_csv
 
 
 def expand_inputs(inputs) -> list[Path]:
@@ -26,11 +27,13 @@ def expand_inputs(inputs) -> list[Path]:
     return paths
 
 
-def analyze_files(paths, analyzer: Analyzer, annotated_dir: Path | None = None, on_error=None) -> list[dict]:
-    """One {"image", "faces", "error"} object per path; on_error(path, message) is called for each failure."""
+def analyze_files(paths, analyzer: Analyzer, annotated_dir: Path | None = None, on_error=None,
+                  progress=None) -> list[dict]:
+    """One {"image", "faces", "error"} object per path; on_error(path, message) is called for each failure and
+    progress(done, total) after each file."""
     records = []
     used_names: set[str] = set()
-    for path in paths:
+    for done, path in enumerate(paths, start=1):
         record = {"image": str(path), "faces": [], "error": None}
         try:
             image = read_image(path)
@@ -44,7 +47,18 @@ def analyze_files(paths, analyzer: Analyzer, annotated_dir: Path | None = None, 
             if on_error:
                 on_error(path, str(exc))
         records.append(record)
+        if progress:
+            progress(done, len(paths))
     return records
+
+
+def records_to_csv(records: list[dict], labels) -> str:
+    """One row per face of every readable image, in the columns of fer_core.report.face_rows."""
+    rows = []
+    for record in records:
+        results = [FaceResult(Box(*f["box"]), f["emotion"], f["confidence"], f["scores"]) for f in record["faces"]]
+        rows += face_rows(results, labels, image=record["image"])
+    return rows_to_csv(rows, ["image", "face", "x", "y", "w", "h", "emotion", "confidence", *labels])
 
 
 def _unique_name(stem: str, used: set[str]) -> str:
@@ -73,13 +87,22 @@ def run_analyze(args) -> int:
     def report(path, message):
         print(f"{path}: {message}", file=sys.stderr)
 
-    records = analyze_files(paths, analyzer, annotated_dir, on_error=report)
+    show_progress = sys.stderr.isatty() if args.progress is None else args.progress
+
+    def progress(done, total):
+        print(f"\r{done}/{total} images ({100 * done // total}%)", end="\n" if done == total else "",
+              file=sys.stderr, flush=True)
+
+    records = analyze_files(paths, analyzer, annotated_dir, on_error=report,
+                            progress=progress if show_progress else None)
+    if args.csv:
+        Path(args.csv).write_text(records_to_csv(records, analyzer.labels))
     text = json.dumps(records, indent=2)
     if args.json == "-":
         print(text)
     elif args.json:
         Path(args.json).write_text(text)
-    else:
+    elif not args.csv:
         for record in records:
             if record["error"] is None:
                 faces = ", ".join(f"{f['emotion']} {f['confidence']:.0%}" for f in record["faces"]) or "no faces"

@@ -55,6 +55,9 @@ def _add_analyze(sub) -> None:
     p.add_argument("inputs", nargs="+", help="image files or folders")
     p.add_argument("--json", help="write one object per image to this JSON file ('-' for stdout)")
     p.add_argument("--annotated", help="write annotated copies into this folder")
+    p.add_argument("--csv", help="write one row per face (image, face, box, emotion, probabilities) to this CSV")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="show progress on stderr (default: when stderr is a terminal)")
     p.add_argument("--model", help="a .keras file (default: the shipped model)")
     p.add_argument("--scale-factor", type=float, help="Haar scale factor")
     p.add_argument("--min-neighbors", type=int, help="Haar minimum neighbours")

@@ -119,3 +119,31 @@ def test_commands_default_to_the_shipped_model(synthetic_dataset, tmp_path):
     out = tmp_path / "eval.json"
     run_cli("evaluate", "--data", synthetic_dataset / "folder", "--json", out)
     assert json.loads(out.read_text())["model"] == default_model_path().parent.name
+
+
+def test_batch_folder_csv_rows_match_analyze_per_image(tiny_model, fer_data_dir, tmp_path):
+    import csv
+
+    import fer_core
+    from fer_core.pipeline import Analyzer
+
+    folder = tmp_path / "photos"
+    (folder / "nested").mkdir(parents=True)
+    for seed in range(3):
+        cv2.imwrite(str(folder / f"scene{seed}.png"), face_scene(fer_data_dir, n_faces=3, seed=seed)[0])
+    cv2.imwrite(str(folder / "nested" / "blank.jpg"), np.full((100, 100, 3), 128, np.uint8))
+    (folder / "nested" / "bad.png").write_bytes(b"nope")
+    out = tmp_path / "faces.csv"
+    proc = run_cli("analyze", folder, "--csv", out, "--model", tiny_model, "--progress", check=False)
+    assert proc.returncode != 0 and "bad.png: not a readable image" in proc.stderr
+    assert "5/5 images (100%)" in proc.stderr
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
+    analyzer = Analyzer(Predictor.load(tiny_model))
+    expected = []
+    for path in sorted(folder.rglob("*")):
+        if path.suffix == ".png" and path.name != "bad.png" or path.suffix == ".jpg":
+            for number, face in enumerate(fer_core.analyze(cv2.imread(str(path)), analyzer=analyzer), start=1):
+                expected.append((str(path), str(number), face.emotion, [str(v) for v in face.box]))
+    assert [(r["image"], r["face"], r["emotion"], [r["x"], r["y"], r["w"], r["h"]]) for r in rows] == expected
+    assert len(rows) >= 3
