@@ -8,6 +8,7 @@ import streamlit as st
 
 from app_support import detector_controls, page_setup, require_analyzer
 from fer_core import Analyzer, DetectorConfig, ImageDecodeError, decode_image, draw_results
+from fer_core.explain import overlay, saliency
 from fer_core.imageio import encode_png
 from fer_core.report import face_rows, group_summary, rows_to_csv
 
@@ -66,6 +67,21 @@ for upload in uploads:
         with columns[(number - 1) % len(columns)]:
             caption = f"#{number} {result.emotion} {result.confidence:.0%}"
             st.image(image[y:y + h, x:x + w], channels="BGR", caption=caption)
+
+    with st.expander("Why? Saliency for one face"):
+        pick, target = st.columns(2)
+        number = pick.selectbox("Face", range(1, len(results) + 1), format_func=lambda n: f"#{n}",
+                                key=f"why_face_{upload.file_id}")
+        chosen = results[number - 1]
+        emotion = target.selectbox("Emotion", labels, index=labels.index(chosen.emotion),
+                                   key=f"why_emotion_{upload.file_id}")
+        x, y, w, h = chosen.box
+        crop = image[y:y + h, x:x + w]
+        heat = saliency(analyzer.predictor, crop, emotion)
+        left, right = st.columns(2)
+        left.image(crop, channels="BGR", caption=f"face #{number}", width=240)
+        right.image(overlay(crop, heat), channels="BGR", width=240,
+                    caption=f"where the model sees '{emotion}' ({chosen.scores[emotion]:.0%})")
 
     stem = upload.name.rsplit(".", 1)[0]
     record = {"image": upload.name, "faces": [r.to_dict() for r in results], "error": None}

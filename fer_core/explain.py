@@ -1,0 +1,77 @@
+"""Why the model said what it said: Grad-CAM on the last convolution (TensorFlow backend), occlusion otherwise."""
+
+from __future__ import annotations
+
+import cv2
+import keras
+import numpy as np
+
+from .predictor import Predictor
+from .preprocess import INPUT_SIZE, preprocess_face
+
+
+def last_conv_layer(model: keras.Model) -> keras.layers.Layer | None:
+    """The last layer whose output still has a spatial grid (H, W > 1), as Grad-CAM needs."""
+    for layer in reversed(model.layers):
+        shape = getattr(layer, "output", None) is not None and layer.output.shape
+        if isinstance(layer, keras.layers.Conv2D | keras.layers.SeparableConv2D) and shape and len(shape) == 4 \
+                and shape[1] > 1 and shape[2] > 1:
+            return layer
+    return None
+
+
+def grad_cam(model: keras.Model, face: np.ndarray, target: int) -> np.ndarray:
+    """A (48, 48) map in [0, 1] of where the last convolution's evidence for class `target` lies."""
+    import tensorflow as tf
+
+    layer = last_conv_layer(model)
+    probe = keras.Model(model.input, [layer.output, model.output])
+    with tf.GradientTape() as tape:
+        features, probabilities = probe(face[None], training=False)
+        score = probabilities[:, target]
+    grads = tape.gradient(score, features)[0]
+    weights = tf.reduce_mean(grads, axis=(0, 1))
+    cam = tf.nn.relu(tf.reduce_sum(features[0] * weights, axis=-1)).numpy()
+    cam = cv2.resize(cam, (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_CUBIC)
+    return _normalise(cam)
+
+
+def occlusion(predictor: Predictor, face: np.ndarray, target: int, patch: int = 8, stride: int = 4) -> np.ndarray:
+    """A (48, 48) map in [0, 1]: how much hiding each patch lowers the probability of class `target`."""
+    base = predictor.predict_proba(face[None])[0, target]
+    positions = [(y, x) for y in range(0, INPUT_SIZE - patch + 1, stride)
+                 for x in range(0, INPUT_SIZE - patch + 1, stride)]
+    batch = np.repeat(face[None], len(positions), axis=0)
+    for i, (y, x) in enumerate(positions):
+        batch[i, y:y + patch, x:x + patch] = 0.5
+    drops = base - predictor.predict_proba(batch)[:, target]
+    heat = np.zeros((INPUT_SIZE, INPUT_SIZE), np.float32)
+    counts = np.zeros_like(heat)
+    for drop, (y, x) in zip(drops, positions, strict=True):
+        heat[y:y + patch, x:x + patch] += drop
+        counts[y:y + patch, x:x + patch] += 1
+    return _normalise(np.maximum(heat / np.maximum(counts, 1), 0))
+
+
+def _normalise(heat: np.ndarray) -> np.ndarray:
+    heat = heat.astype(np.float32)
+    top = float(heat.max())
+    return heat / top if top > 0 else heat
+
+
+def saliency(predictor: Predictor, crop: np.ndarray, emotion: str, channel_order: str = "bgr") -> np.ndarray:
+    """Saliency of a face crop (any size, BGR/RGB/gray uint8) for `emotion`, as a float map of the crop's shape."""
+    target = predictor.labels.index(emotion)
+    face = preprocess_face(crop, channel_order)
+    if keras.backend.backend() == "tensorflow" and last_conv_layer(predictor.model) is not None:
+        heat = grad_cam(predictor.model, face, target)
+    else:
+        heat = occlusion(predictor, face, target)
+    return cv2.resize(heat, (crop.shape[1], crop.shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
+def overlay(crop: np.ndarray, heat: np.ndarray, alpha: float = 0.45) -> np.ndarray:
+    """The heat map in a colour scale blended over a BGR (or gray) crop."""
+    base = crop if crop.ndim == 3 else cv2.cvtColor(crop, cv2.COLOR_GRAY2BGR)
+    colours = cv2.applyColorMap((255 * np.clip(heat, 0, 1)).astype(np.uint8), cv2.COLORMAP_JET)
+    return cv2.addWeighted(base[:, :, :3], 1 - alpha, colours, alpha, 0)

@@ -1,0 +1,40 @@
+import numpy as np
+import pytest
+
+from conftest import face_scene
+from fer_core.explain import grad_cam, last_conv_layer, occlusion, overlay, saliency
+from fer_core.predictor import Predictor
+from fer_core.preprocess import preprocess_face
+
+
+@pytest.fixture(scope="module")
+def predictor(tiny_model):
+    return Predictor.load(tiny_model)
+
+
+def _crop(seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (90, 70, 3), dtype=np.uint8)
+
+
+def test_heatmap_has_the_crop_shape_and_unit_range(predictor):
+    heat = saliency(predictor, _crop(), "happy")
+    assert heat.shape == (90, 70) and heat.dtype == np.float32
+    assert 0.0 <= heat.min() and heat.max() <= 1.0
+    assert overlay(_crop(), heat).shape == (90, 70, 3)
+
+
+def test_grad_cam_uses_a_spatial_convolution_and_changes_with_the_target(predictor, fer_data_dir):
+    assert last_conv_layer(predictor.model) is not None
+    scene, boxes = face_scene(fer_data_dir, n_faces=1, seed=0)
+    x, y, w, h = boxes[0]
+    crop = scene[y:y + h, x:x + w]
+    maps = [saliency(predictor, crop, emotion) for emotion in predictor.labels]
+    assert all(m.shape == (h, w) for m in maps)
+    assert max(float(np.abs(maps[0] - m).max()) for m in maps[1:]) > 0.05
+
+
+def test_occlusion_changes_with_the_target(predictor):
+    face = preprocess_face(_crop(1))
+    a, b = occlusion(predictor, face, 3), occlusion(predictor, face, 4)
+    assert a.shape == (48, 48) and not np.allclose(a, b)
+    assert grad_cam(predictor.model, face, 3).shape == (48, 48)
