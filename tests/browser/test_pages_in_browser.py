@@ -158,6 +158,8 @@ def test_photo_page_upload_table_and_downloads(app_url, browser_factory, fer_dat
         page.locator("input[type=file]").set_input_files(str(photo), timeout=120_000)
         page.get_by_text(f"{expected} face(s) found").wait_for(timeout=120_000)
         page.get_by_text("Most common").wait_for()
+        page.wait_for_timeout(1000)
+        screenshot(page, "photo_page")
         with page.expect_download() as download_info:
             page.get_by_role("button", name="CSV", exact=True).click()
         csv_text = (tmp_path / "faces.csv")
@@ -166,7 +168,7 @@ def test_photo_page_upload_table_and_downloads(app_url, browser_factory, fer_dat
         assert lines[0].startswith("image,face,x,y,w,h,emotion,confidence") and len(lines) == expected + 1
         for name in ("Annotated PNG", "JSON"):
             assert page.get_by_role("button", name=name, exact=True).is_visible()
-        screenshot(page, "photo_page")
+        screenshot(page, "photo_page_downloads")
     finally:
         browser.close()
 
