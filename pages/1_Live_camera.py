@@ -83,7 +83,9 @@ while ctx.state.playing:
         rows = [{"face": f"face {f.face_id}", "emotion": name, "probability": f.scores[name]}
                 for f in faces for name in labels]
         figure = px.bar(pd.DataFrame(rows), x="probability", y="face", color="emotion", orientation="h",
-                        range_x=[0, 1], height=120 + 60 * len(faces), title="Current probabilities")
+                        range_x=[0, 1], height=170 + 50 * len(faces), title="Current probabilities",
+                        category_orders={"emotion": labels})
+        figure.update_layout(legend={"orientation": "h", "y": -0.35, "title": None})
         bars.plotly_chart(figure, key=f"bars_{processed}")
     timeline = pd.DataFrame(session.live_timeline)
     if not timeline.empty:
