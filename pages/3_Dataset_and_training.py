@@ -1,6 +1,7 @@
 """Dataset & training explorer: FER2013's classes and faces, and every training run shipped in models/."""
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -102,9 +103,11 @@ def run_section(run: RunFiles, key: str) -> None:
 
 def runs_section() -> None:
     st.header("Training runs")
-    runs = [read_run(folder) for folder in list_runs(MODELS_DIR)]
+    folder = st.text_input("Runs folder (each run is a folder written by `python -m fer_core train --out ...`)",
+                           value=str(MODELS_DIR), key="runs_folder")
+    runs = [read_run(run) for run in list_runs(Path(folder))]
     if not runs:
-        st.info(f"No training runs in {MODELS_DIR}.")
+        st.info(f"No training runs in {folder}.")
         return
     names = [run.name for run in runs]
     chosen = st.selectbox("Run", names, key="run")

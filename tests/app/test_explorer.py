@@ -25,3 +25,19 @@ def test_dataset_distribution_and_samples(fer_data_dir, monkeypatch):
     at.slider[0].set_value(4).run()
     assert not at.exception
     assert len(at.image) >= 7
+
+
+def test_two_runs_side_by_side(tiny_model, tmp_path, monkeypatch):
+    import shutil
+
+    monkeypatch.delenv("FER_DATA_DIR", raising=False)
+    for name in ("run_a", "run_b"):
+        shutil.copytree(tiny_model.parent, tmp_path / name, ignore=shutil.ignore_patterns("checkpoint"))
+    at = open_page("3_Dataset_and_training.py")
+    at.text_input(key="runs_folder").set_value(str(tmp_path)).run()
+    assert not at.exception
+    assert at.selectbox(key="run").options == ["run_a", "run_b"]
+    assert at.selectbox(key="compare_b").value == "run_b"
+    comparison = at.dataframe[-1].value
+    assert list(comparison["run"]) == ["run_a", "run_b"]
+    assert comparison["accuracy"].notna().all()
