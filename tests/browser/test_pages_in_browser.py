@@ -126,7 +126,7 @@ def test_camera_page_returns_annotated_frames(app_url, browser_factory, fer_data
         start.click(timeout=120_000)
         status = page.get_by_text(re.compile(r"frames processed: \d+"))
         counts = []
-        for _ in range(60):
+        for _ in range(90):
             page.wait_for_timeout(1000)
             if status.count():
                 text = status.first.inner_text()
