@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -25,7 +25,6 @@ class Track:
     probabilities: np.ndarray | None = None
     last_time: float | None = None
     missed: int = 0  # detection rounds in a row that did not find this face
-    history: list = field(default_factory=list)
 
     def smooth(self, probabilities: np.ndarray, now: float, time_constant: float) -> np.ndarray:
         """Exponential smoothing in time: a step change reaches ~95% after 3 time constants."""
