@@ -85,7 +85,7 @@ while ctx.state.playing:
         figure = px.bar(pd.DataFrame(rows), x="probability", y="face", color="emotion", orientation="h",
                         range_x=[0, 1], height=170 + 50 * len(faces), title="Current probabilities",
                         category_orders={"emotion": labels})
-        figure.update_layout(legend={"orientation": "h", "y": -0.35, "title": None})
+        figure.update_layout(legend={"orientation": "h", "y": -0.35, "title": None}, xaxis_title=None)
         bars.plotly_chart(figure, key=f"bars_{processed}")
     timeline = pd.DataFrame(session.live_timeline)
     if not timeline.empty:
