@@ -37,10 +37,17 @@ def mini_xception(num_classes: int, l2: float = 0.01) -> keras.Model:
     return keras.Model(inputs, outputs, name="mini_xception")
 
 
-def vgg(num_classes: int, widths=(32, 64, 128, 256), dense: int = 256, dropout: float = 0.4) -> keras.Model:
-    """VGG-style CNN with batch norm: per stage two 3x3 conv-BN-ReLU and a 2x2 max-pool."""
+def vgg(num_classes: int, widths=(32, 64, 128, 256), dense: int = 256, dropout: float = 0.4,
+        stem_stride: int = 1) -> keras.Model:
+    """VGG-style CNN with batch norm: per stage two 3x3 conv-BN-ReLU and a 2x2 max-pool.
+
+    stem_stride=2 adds a strided 3x3 stem (48 -> 24 px) before the stages: about 3x cheaper to train on a CPU."""
     inputs = keras.Input(INPUT_SHAPE, name="face")
     x = inputs
+    if stem_stride > 1:
+        x = layers.Conv2D(widths[0], 3, strides=stem_stride, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        x = layers.Activation("relu")(x)
     for width in widths:
         for _ in range(2):
             x = layers.Conv2D(width, 3, padding="same", use_bias=False)(x)
@@ -57,7 +64,11 @@ def vgg(num_classes: int, widths=(32, 64, 128, 256), dense: int = 256, dropout: 
     return keras.Model(inputs, outputs, name="vgg")
 
 
-ARCHITECTURES = {"mini_xception": mini_xception, "vgg": vgg}
+def vgg_fast(num_classes: int) -> keras.Model:
+    return vgg(num_classes, stem_stride=2)
+
+
+ARCHITECTURES = {"mini_xception": mini_xception, "vgg": vgg, "vgg_fast": vgg_fast}
 
 
 def build_model(arch: str, num_classes: int = 7) -> keras.Model:
