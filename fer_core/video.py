@@ -4,6 +4,7 @@ per-frame CSV. Audio is dropped; frame rate and size are kept."""
 from __future__ import annotations
 
 import csv
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -71,8 +72,6 @@ def process_video(source, out=None, csv_path=None, every: int = 1, predictor: Pr
     source and out are paths or binary file objects (so the app can work in memory, never on disk).
     progress(done, total) is called per frame (total is 0 when the container does not say); cancel() returning
     True stops early, keeping what was written so far."""
-    import time
-
     every = max(1, int(every))
     try:
         container = av.open(str(source) if isinstance(source, (str, Path)) else source)
