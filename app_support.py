@@ -120,17 +120,3 @@ def make_video_callback(live: LiveAnalyzer, results: queue.Queue):
         return av.VideoFrame.from_ndarray(annotated, format="bgr24")
 
     return video_frame_callback
-
-
-def emotion_timeline(points, labels, x: str, title: str, max_faces: int = 4):
-    """Emotion over time, one row per face (plotly figure); points have columns face, emotion and `x`."""
-    import plotly.express as px
-
-    faces = sorted(points["face"].unique(), key=lambda f: int(str(f).split()[-1]))[:max_faces]
-    points = points[points["face"].isin(faces)]
-    figure = px.scatter(points, x=x, y="emotion", color="emotion", facet_row="face",
-                        category_orders={"emotion": list(labels), "face": faces}, height=160 + 140 * len(faces),
-                        title=title)
-    figure.update_traces(marker={"size": 5})
-    figure.update_yaxes(title=None)
-    return figure

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import os
 import zipfile
 from pathlib import Path
 
@@ -12,6 +14,9 @@ import numpy as np
 from .labels import EMOTIONS
 from .paths import SETTINGS_FILE, default_model_path
 from .preprocess import INPUT_SIZE
+
+ENGINES = ("auto", "tflite", "function")
+log = logging.getLogger(__name__)
 
 
 class ModelLoadError(RuntimeError):
@@ -71,22 +76,49 @@ def load_keras_model(path) -> keras.Model:
     return model
 
 
-class Predictor:
-    """Probabilities for batches of preprocessed faces; safe to call from several threads at once."""
+def _tflite_runner(model: keras.Model, source: Path | None):
+    from . import tflite
 
-    def __init__(self, model: keras.Model, labels=EMOTIONS, max_batch: int = 256, name: str = ""):
+    if not tflite.available():
+        raise RuntimeError(f"TFLite needs the tensorflow backend with tf.lite (backend: {keras.backend.backend()})")
+    return tflite.TFLiteRunner(tflite.converted(model, source) if source else tflite.convert(model))
+
+
+class Predictor:
+    """Probabilities for batches of preprocessed faces; safe to call from several threads at once.
+
+    engine: "tflite" (TFLite interpreter, the fastest on CPU), "function" (the backend's compiled function) or
+    "auto" (TFLite where the backend allows it, else the compiled function). The Keras model stays available as
+    `.model` (Grad-CAM needs it). `source` is the .keras file, which keys the cache of converted models."""
+
+    def __init__(self, model: keras.Model, labels=EMOTIONS, max_batch: int = 256, name: str = "",
+                 engine: str = "auto", source: Path | None = None):
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
         self.model = model
         self.labels = tuple(labels)
         self.name = name or model.name
         self.max_batch = max_batch
-        self._fn = _compile(model)
+        self.engine = "function"
+        self._fn = None
+        if engine != "function":
+            try:
+                self._fn, self.engine = _tflite_runner(model, source), "tflite"
+            except Exception as exc:
+                if engine == "tflite":
+                    raise
+                log.warning("TFLite unavailable (%s); using the compiled function", exc)
+        if self._fn is None:
+            self._fn = _compile(model)
 
     @classmethod
-    def load(cls, path=None) -> Predictor:
+    def load(cls, path=None, engine: str | None = None) -> Predictor:
+        """The model at path (default: the shipped one); engine defaults to $FER_ENGINE, else "auto"."""
         path = Path(path) if path else default_model_path()
         model = load_keras_model(path)
         labels = read_labels(path, int(model.output_shape[-1]))
-        return cls(model, labels, name=path.parent.name if path.name == "model.keras" else path.stem)
+        return cls(model, labels, name=path.parent.name if path.name == "model.keras" else path.stem,
+                   engine=engine or os.environ.get("FER_ENGINE", "auto"), source=path)
 
     def predict_proba(self, faces: np.ndarray, tta: bool = False) -> np.ndarray:
         """float32 (N, 48, 48, 1) faces -> (N, len(labels)) probabilities; tta averages with the mirror image."""

@@ -3,13 +3,12 @@
 import queue
 
 import pandas as pd
-import plotly.express as px
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
+from app_charts import emotion_timeline, probability_bars
 from app_support import (
     detector_controls,
-    emotion_timeline,
     ice_servers,
     make_video_callback,
     page_setup,
@@ -63,8 +62,11 @@ with panel_column:
 
 labels = list(live.labels)
 processed = 0
-draw_every = 0.5  # seconds between panel redraws; the video itself is not throttled
-last_draw = 0.0
+# Seconds between panel redraws. This loop shares the GIL with the WebRTC threads that decode, analyse and encode
+# the video, and the browser shares the CPU with the video too, so the charts are redrawn seldom and cheaply (see
+# app_charts): redrawing both every 0.5 s with plotly.express halved the processed frame rate.
+draw_every, timeline_every = 1.0, 5.0
+last_draw = last_timeline = 0.0
 while ctx.state.playing:
     try:
         stamp, faces, fps = results_queue.get(timeout=1.0)
@@ -80,13 +82,10 @@ while ctx.state.playing:
     last_draw = stamp
     status.markdown(f"**{fps:.1f} frames/s** processed · frames processed: {processed} · faces: {len(faces)}")
     if faces:
-        rows = [{"face": f"face {f.face_id}", "emotion": name, "probability": f.scores[name]}
-                for f in faces for name in labels]
-        figure = px.bar(pd.DataFrame(rows), x="probability", y="face", color="emotion", orientation="h",
-                        range_x=[0, 1], height=170 + 50 * len(faces), title="Current probabilities",
-                        category_orders={"emotion": labels})
-        figure.update_layout(legend={"orientation": "h", "y": -0.35, "title": None}, xaxis_title=None)
-        bars.plotly_chart(figure, key=f"bars_{processed}")
+        bars.plotly_chart(probability_bars(faces, labels), key=f"bars_{processed}")
+    if stamp - last_timeline < timeline_every:
+        continue
+    last_timeline = stamp
     timeline = pd.DataFrame(session.live_timeline)
     if not timeline.empty:
         timeline["seconds"] = timeline["time"] - timeline["time"].iloc[0]

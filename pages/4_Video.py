@@ -5,7 +5,8 @@ import io
 import pandas as pd
 import streamlit as st
 
-from app_support import emotion_timeline, page_setup, require_analyzer
+from app_charts import emotion_timeline
+from app_support import page_setup, require_analyzer
 from fer_core.report import rows_to_csv
 from fer_core.video import CSV_FIELDS, VideoError, process_video
 

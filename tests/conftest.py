@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Converted TFLite models are cached per test session, not in the user's ~/.cache (the app servers the browser
+# tests start inherit it).
+os.environ.setdefault("FER_CACHE_DIR", tempfile.mkdtemp(prefix="fer_cache_"))
 
 # As in app_support: pylibsrtp (streamlit-webrtc) must load before TensorFlow or it segfaults, and the AppTests
 # import the app's pages in this process after fer_core has loaded TensorFlow.

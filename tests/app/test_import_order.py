@@ -10,3 +10,11 @@ def test_app_support_makes_webrtc_importable_after_tensorflow():
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "imported" in proc.stdout
+
+
+def test_app_charts_makes_webrtc_importable_after_tensorflow():
+    """Pages import app_charts before app_support (sorted imports), and app_charts loads fer_core."""
+    code = "import app_charts, streamlit_webrtc, aiortc; print('imported')"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "imported" in proc.stdout

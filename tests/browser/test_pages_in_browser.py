@@ -111,6 +111,16 @@ def _camera_clip(photo_path, path, n_frames=90):
     write_y4m(path, frames)
 
 
+def _frames_shown(page) -> int:
+    """Frames the browser has shown in the camera component's returned video (its iframe's <video>)."""
+    component = next(frame for frame in page.frames if frame != page.main_frame)
+    return component.evaluate("() => document.querySelector('video').getVideoPlaybackQuality().totalVideoFrames")
+
+
+def _processed(status) -> int:
+    return int(re.search(r"frames processed: (\d+)", status.first.inner_text()).group(1))
+
+
 def test_camera_page_returns_annotated_frames(app_url, browser_factory, fer_data_dir, tmp_path):
     clip = tmp_path / "faces.y4m"
     _camera_clip(fer_data_dir.parent / "photos" / "photo_13.jpg", clip)
@@ -134,11 +144,18 @@ def test_camera_page_returns_annotated_frames(app_url, browser_factory, fer_data
                 if counts[-1] >= 60:
                     break
         assert counts and counts[-1] >= 60, f"processed frames seen: {counts}"
+        # Past start-up: the frame rate reported now is the steady one (printed for docs/performance.md; tests
+        # never assert speed).
+        received_before, processed_before = _frames_shown(page), _processed(status)
+        page.wait_for_timeout(15_000)
+        received = (_frames_shown(page) - received_before) / 15
+        processed = (_processed(status) - processed_before) / 15
         text = status.first.inner_text()
         fps = float(re.search(r"([\d.]+) frames/s", text).group(1))
         faces = int(re.search(r"faces: (\d+)", text).group(1))
-        print(f"camera page: {text}")
-        assert fps > 0 and faces >= 1
+        print(f"camera page: {text}; over 15 s: {processed:.1f} frames/s processed, {received:.1f} frames/s shown "
+              "in the page's video")
+        assert fps > 0 and faces >= 1 and processed > 0 and received > 0
         page.wait_for_timeout(1500)
         screenshot(page, "camera_page")
         assert page.get_by_text("Current probabilities").count() or page.locator(".js-plotly-plot").count()

@@ -1,0 +1,54 @@
+import numpy as np
+import pytest
+
+from fer_core import tflite
+from fer_core.predictor import Predictor
+
+
+@pytest.fixture(scope="module")
+def engines(tiny_model):
+    return Predictor.load(tiny_model, engine="tflite"), Predictor.load(tiny_model, engine="function")
+
+
+@pytest.mark.parametrize("n", [1, 3, 8, 9, 20, 32, 33, 70])
+def test_tflite_matches_the_compiled_function_for_every_batch_size(engines, n):
+    fast, reference = engines
+    assert (fast.engine, reference.engine) == ("tflite", "function")
+    x = np.random.default_rng(n).random((n, 48, 48, 1), dtype=np.float32)
+    np.testing.assert_allclose(fast.predict_proba(x), reference.predict_proba(x), atol=1e-5)
+    np.testing.assert_allclose(fast.predict_proba(x, tta=True), reference.predict_proba(x, tta=True), atol=1e-5)
+
+
+def test_bucket_pads_only_above_the_exact_sizes():
+    assert [tflite.bucket(n) for n in (1, 5, 8, 9, 16, 17, 31, 32)] == [1, 5, 8, 16, 16, 32, 32, 32]
+
+
+def test_converted_models_are_cached_by_the_model_file_hash(tiny_model, tmp_path, monkeypatch):
+    monkeypatch.setenv("FER_CACHE_DIR", str(tmp_path))
+    predictor = Predictor.load(tiny_model)
+    assert predictor.engine == "tflite"
+    cached = list((tmp_path / "tflite").glob("*.tflite"))
+    assert len(cached) == 1 and cached[0].read_bytes() == predictor._fn.content
+
+    def no_conversion(model):
+        raise AssertionError("converted again although the cache holds this model")
+
+    monkeypatch.setattr(tflite, "convert", no_conversion)
+    assert Predictor.load(tiny_model).engine == "tflite"
+
+
+def test_unknown_engine_is_refused(tiny_model):
+    with pytest.raises(ValueError, match="unknown engine"):
+        Predictor.load(tiny_model, engine="gpu")
+
+
+def test_auto_falls_back_to_the_compiled_function_when_tflite_fails(tiny_model, monkeypatch, tmp_path):
+    monkeypatch.setenv("FER_CACHE_DIR", str(tmp_path))
+
+    def broken(model):
+        raise RuntimeError("no converter here")
+
+    monkeypatch.setattr(tflite, "convert", broken)
+    assert Predictor.load(tiny_model).engine == "function"
+    with pytest.raises(RuntimeError, match="no converter"):
+        Predictor.load(tiny_model, engine="tflite")
