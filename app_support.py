@@ -20,7 +20,7 @@ from fer_core.runs import read_run
 
 @st.cache_resource(show_spinner="Loading the emotion model…")
 def _load_predictor(path: str) -> Predictor:
-    # Predictor is safe to share between sessions: inference is a stateless compiled function.
+    # Predictor is safe to share between sessions: TFLite interpreters are per thread (see fer_core.tflite).
     return Predictor.load(path)
 
 
@@ -64,7 +64,7 @@ def require_analyzer() -> Analyzer:
     return analyzer
 
 
-def model_summary() -> str:
+def model_summary(analyzer: Analyzer | None = None) -> str:
     path = default_model_path()
     run = read_run(path.parent)
     lines = [f"**{run.name}** (`{path}`)"]
@@ -74,6 +74,12 @@ def model_summary() -> str:
     if run.evaluation:
         lines.append(f"- PublicTest accuracy: {run.evaluation['accuracy']:.1%}, "
                      f"macro-F1 {run.evaluation['macro_f1']:.3f} ({run.evaluation['n']:,} faces)")
+    if run.evaluation_tta:
+        lines.append(f"- with mirror test-time augmentation: {run.evaluation_tta['accuracy']:.1%}")
+    if analyzer:
+        engine = {"tflite": "TFLite (XNNPACK)", "function": "compiled TensorFlow function"}
+        lines.append(f"- inference: {engine.get(analyzer.predictor.engine, analyzer.predictor.engine)}; photos are "
+                     f"analysed {'with' if analyzer.tta else 'without'} mirror test-time augmentation")
     return "\n".join(lines)
 
 

@@ -5,7 +5,7 @@ import streamlit as st
 from app_support import PAGES, model_summary, page_setup, require_analyzer
 
 page_setup("streamlit_app.py")
-require_analyzer()
+analyzer = require_analyzer()
 
 st.title("Facial emotion recognition")
 st.write(
@@ -15,7 +15,7 @@ st.write(
 )
 
 st.subheader("Model")
-st.markdown(model_summary())
+st.markdown(model_summary(analyzer))
 
 st.subheader("Pages")
 DESCRIPTIONS = {

@@ -75,7 +75,7 @@ def run_analyze(args) -> int:
         "scale_factor": args.scale_factor, "min_neighbors": args.min_neighbors,
         "min_face": args.min_face, "max_side": args.max_side}.items() if v is not None}
     detector = DetectorConfig(**overrides)
-    analyzer = Analyzer(Predictor.load(args.model), detector, tta=bool(args.tta))
+    analyzer = Analyzer(Predictor.load(args.model), detector, tta=args.tta)
     annotated_dir = Path(args.annotated) if args.annotated else None
     if annotated_dir:
         annotated_dir.mkdir(parents=True, exist_ok=True)

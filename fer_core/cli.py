@@ -45,7 +45,9 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--data", required=True, help="dataset folder (with test/ or bare class folders) or fer2013.csv")
     p.add_argument("--split", default="test", help="train, test or private (default: %(default)s)")
     p.add_argument("--model", help="a .keras file (default: the shipped model)")
-    p.add_argument("--tta", action="store_true", help="average with the mirrored face (test-time augmentation)")
+    p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
+                   help="average with the mirrored face (default: where it raised the model's own validation "
+                        "accuracy, as recorded beside it)")
     p.add_argument("--json", help="write the metrics to this JSON file")
 
 
@@ -115,7 +117,8 @@ def run_evaluate(args) -> int:
     if len(dataset.images) == 0:
         print(f"error: no labelled faces in the {args.split} split of {args.data}", file=sys.stderr)
         return 1
-    metrics = evaluate_dataset(predictor, dataset, tta=args.tta)
+    tta = predictor.tta_default if args.tta is None else args.tta
+    metrics = evaluate_dataset(predictor, dataset, tta=tta)
     print(format_report(metrics))
     if args.json:
         Path(args.json).write_text(json.dumps(metrics, indent=2))

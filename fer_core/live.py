@@ -22,7 +22,7 @@ class LiveSettings:
     detector: DetectorConfig = LIVE_DETECTOR
     detect_every: int = 3  # run the detector on every Nth frame, reuse tracked boxes in between
     time_constant: float = 0.15  # seconds; labels follow a real change within ~0.45 s
-    tta: bool = False
+    tta: bool = False  # smoothing over frames already averages views of each face; mirror TTA adds little here
 
 
 @dataclass(frozen=True)

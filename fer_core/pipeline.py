@@ -42,13 +42,16 @@ def results_from_probabilities(boxes, probabilities: np.ndarray, labels) -> list
 
 
 class Analyzer:
-    """A predictor plus detection settings; analyze(image) is stateless and thread-safe."""
+    """A predictor plus detection settings; analyze(image) is stateless and thread-safe.
+
+    tta=None follows the model (Predictor.tta_default): mirror TTA where it raised the model's validation accuracy.
+    """
 
     def __init__(self, predictor: Predictor | None = None, detector: DetectorConfig = DetectorConfig(),
-                 tta: bool = False):
+                 tta: bool | None = None):
         self.predictor = predictor or Predictor.load()
         self.detector = detector
-        self.tta = tta
+        self.tta = self.predictor.tta_default if tta is None else tta
 
     @property
     def labels(self) -> tuple[str, ...]:

@@ -12,7 +12,7 @@ import keras
 import numpy as np
 
 from .labels import EMOTIONS
-from .paths import SETTINGS_FILE, default_model_path
+from .paths import EVALUATION_FILE, EVALUATION_TTA_FILE, SETTINGS_FILE, default_model_path
 from .preprocess import INPUT_SIZE
 
 ENGINES = ("auto", "tflite", "function")
@@ -60,6 +60,17 @@ def read_labels(model_path: Path, num_outputs: int) -> tuple[str, ...]:
     raise ModelLoadError(f"{model_path}: {num_outputs} outputs and no {SETTINGS_FILE} naming its classes")
 
 
+def read_tta_default(model_path: Path) -> bool:
+    """Whether mirror test-time augmentation raised this model's own validation accuracy (the evaluation files the
+    training run wrote beside it); without them, False."""
+    try:
+        plain, mirrored = (json.loads((model_path.parent / name).read_text())["accuracy"]
+                           for name in (EVALUATION_FILE, EVALUATION_TTA_FILE))
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    return float(mirrored) > float(plain)
+
+
 def load_keras_model(path) -> keras.Model:
     path = Path(path)
     if not path.is_file():
@@ -89,16 +100,19 @@ class Predictor:
 
     engine: "tflite" (TFLite interpreter, the fastest on CPU), "function" (the backend's compiled function) or
     "auto" (TFLite where the backend allows it, else the compiled function). The Keras model stays available as
-    `.model` (Grad-CAM needs it). `source` is the .keras file, which keys the cache of converted models."""
+    `.model` (Grad-CAM needs it). `source` is the .keras file, which keys the cache of converted models.
+    tta_default: whether callers that do not choose should use mirror test-time augmentation (see read_tta_default).
+    """
 
     def __init__(self, model: keras.Model, labels=EMOTIONS, max_batch: int = 256, name: str = "",
-                 engine: str = "auto", source: Path | None = None):
+                 engine: str = "auto", source: Path | None = None, tta_default: bool = False):
         if engine not in ENGINES:
             raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
         self.model = model
         self.labels = tuple(labels)
         self.name = name or model.name
         self.max_batch = max_batch
+        self.tta_default = tta_default
         self.engine = "function"
         self._fn = None
         if engine != "function":
@@ -118,10 +132,14 @@ class Predictor:
         model = load_keras_model(path)
         labels = read_labels(path, int(model.output_shape[-1]))
         return cls(model, labels, name=path.parent.name if path.name == "model.keras" else path.stem,
-                   engine=engine or os.environ.get("FER_ENGINE", "auto"), source=path)
+                   engine=engine or os.environ.get("FER_ENGINE", "auto"), source=path,
+                   tta_default=read_tta_default(path))
 
-    def predict_proba(self, faces: np.ndarray, tta: bool = False) -> np.ndarray:
-        """float32 (N, 48, 48, 1) faces -> (N, len(labels)) probabilities; tta averages with the mirror image."""
+    def predict_proba(self, faces: np.ndarray, tta: bool | None = False) -> np.ndarray:
+        """float32 (N, 48, 48, 1) faces -> (N, len(labels)) probabilities; tta averages with the mirror image
+        (None: the model's tta_default)."""
+        if tta is None:
+            tta = self.tta_default
         faces = np.ascontiguousarray(faces, dtype=np.float32)
         if faces.ndim != 4 or faces.shape[1:] != (INPUT_SIZE, INPUT_SIZE, 1):
             raise ValueError(f"expected (N, 48, 48, 1) faces, got {faces.shape}")

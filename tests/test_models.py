@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -80,3 +82,28 @@ def test_a_model_for_other_inputs_is_refused(tmp_path):
     other.save(tmp_path / "other.keras")
     with pytest.raises(ModelLoadError, match="expected input"):
         Predictor.load(tmp_path / "other.keras")
+
+
+def _run_with_accuracies(folder, plain, mirrored):
+    build_model("mini_xception").save(folder / "model.keras")
+    (folder / "evaluation.json").write_text(json.dumps({"accuracy": plain}))
+    (folder / "evaluation_tta.json").write_text(json.dumps({"accuracy": mirrored}))
+    return folder / "model.keras"
+
+
+@pytest.mark.parametrize(("plain", "mirrored", "expected"), [(0.50, 0.51, True), (0.51, 0.50, False),
+                                                             (0.50, 0.50, False)])
+def test_tta_is_the_default_only_where_it_raised_the_models_own_accuracy(tmp_path, plain, mirrored, expected):
+    from fer_core.pipeline import Analyzer
+
+    predictor = Predictor.load(_run_with_accuracies(tmp_path, plain, mirrored), engine="function")
+    assert predictor.tta_default is expected
+    assert Analyzer(predictor).tta is expected
+    assert Analyzer(predictor, tta=not expected).tta is (not expected)
+    x = np.random.default_rng(3).random((4, 48, 48, 1), dtype=np.float32)
+    np.testing.assert_allclose(predictor.predict_proba(x, tta=None), predictor.predict_proba(x, tta=expected))
+
+
+def test_without_evaluation_files_tta_is_off(tmp_path):
+    build_model("mini_xception").save(tmp_path / "model.keras")
+    assert Predictor.load(tmp_path / "model.keras", engine="function").tta_default is False

@@ -26,27 +26,45 @@ def test_folder_loader_counts_match_the_dataset_readme(fer_data_dir, split):
     assert dataset.images.shape == (sum(EXPECTED_COUNTS[split].values()), 48, 48)
 
 
-def test_evaluate_matches_a_hand_computed_check_of_the_shipped_model(fer_data_dir, tmp_path):
-    out = tmp_path / "eval.json"
-    run_cli("evaluate", "--data", fer_data_dir, "--split", "test", "--json", out)
-    reported = json.loads(out.read_text())
-
-    # Independent of fer_core's loader and metrics: read every file with OpenCV, call the Keras model, count.
-    import keras
-
-    model = keras.models.load_model(default_model_path(), compile=False)
-    correct = {name: 0 for name in EMOTIONS}
-    total = {name: 0 for name in EMOTIONS}
+def _hand_count(model, fer_data_dir, mirror: bool):
+    """Correct and total faces per class, independent of fer_core: OpenCV reads every file, Keras classifies."""
+    correct, total = {}, {}
     for index, name in enumerate(EMOTIONS):
         files = sorted((fer_data_dir / "test" / name).glob("*.jpg"))
         faces = np.stack([cv2.imread(str(f), cv2.IMREAD_GRAYSCALE) for f in files]).astype(np.float32) / 255.0
-        predicted = np.asarray(model(faces[..., None], training=False)).argmax(axis=1)
-        correct[name] = int((predicted == index).sum())
+        faces = faces[..., None]
+        p = np.asarray(model(faces, training=False))
+        if mirror:
+            p = (p + np.asarray(model(faces[:, :, ::-1], training=False))) / 2
+        correct[name] = int((p.argmax(axis=1) == index).sum())
         total[name] = len(files)
+    return correct, total
+
+
+# evaluate runs the TFLite engine, whose float sums differ from TensorFlow's in the last bits: allow one face
+# whose two top probabilities tie that closely to land the other way.
+ONE_FACE = 1.5 / 3589
+
+
+@pytest.mark.parametrize("tta_flag", ["--no-tta", None])
+def test_evaluate_matches_a_hand_computed_check_of_the_shipped_model(fer_data_dir, tmp_path, tta_flag):
+    out = tmp_path / "eval.json"
+    run_cli("evaluate", "--data", fer_data_dir, "--split", "test", "--json", out, *([tta_flag] if tta_flag else []))
+    reported = json.loads(out.read_text())
+    import keras
+
+    from fer_core.predictor import read_tta_default
+
+    mirror = tta_flag is None and read_tta_default(default_model_path())
+    assert reported["tta"] is mirror
+    model = keras.models.load_model(default_model_path(), compile=False)
+    correct, total = _hand_count(model, fer_data_dir, mirror)
     assert reported["n"] == sum(total.values()) == 3589
-    assert reported["accuracy"] == pytest.approx(sum(correct.values()) / sum(total.values()), abs=1e-9)
+    assert reported["accuracy"] == pytest.approx(sum(correct.values()) / sum(total.values()), abs=ONE_FACE)
     for name in EMOTIONS:
-        assert reported["per_class"][name]["recall"] == pytest.approx(correct[name] / total[name], abs=1e-9)
-    # The shipped run's own evaluation file says the same.
-    shipped = json.loads((default_model_path().parent / "evaluation.json").read_text())
-    assert shipped["accuracy"] == pytest.approx(reported["accuracy"], abs=1e-6)
+        assert reported["per_class"][name]["recall"] == pytest.approx(correct[name] / total[name],
+                                                                      abs=1.5 / total[name])
+    # The shipped run's own evaluation files say the same.
+    shipped = json.loads((default_model_path().parent / ("evaluation_tta.json" if mirror else "evaluation.json"))
+                         .read_text())
+    assert shipped["accuracy"] == pytest.approx(reported["accuracy"], abs=ONE_FACE)
