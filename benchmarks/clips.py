@@ -73,6 +73,20 @@ def true_faces(found_boxes, truth_boxes) -> int:
     return hits
 
 
+def match_faces(found_boxes, faces) -> int:
+    """How many labelled faces a detector found: a box matches a face when the face's centre lies inside the box
+    and the box is 0.5-2.5x the face's width; each box and each face count once."""
+    used, hits = set(), 0
+    for fx, fy, fw, fh in faces:
+        cx, cy = fx + fw / 2, fy + fh / 2
+        for i, (x, y, w, h) in enumerate(found_boxes):
+            if i not in used and x <= cx <= x + w and y <= cy <= y + h and 0.5 * fw <= w <= 2.5 * fw:
+                used.add(i)
+                hits += 1
+                break
+    return hits
+
+
 def letterbox(image: np.ndarray, size=(480, 640)) -> np.ndarray:
     """The image scaled to fit size (height, width) and padded with black."""
     height, width = size

@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/detection_sweep.py [--json benchmarks/results/detection_sweep.json]
 
-For each setting: faces found per photo, how many of the reference detections it recovers (IoU >= 0.3), extra
-boxes, and the median detection time. Not a test.
+For each setting: boxes found, true faces found (benchmarks/photo_faces.json, hand-checked), boxes on no true face,
+how many of the reference detections it recovers (IoU >= 0.3), and the median detection time. Not a test.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import cv2  # noqa: E402
 
-from benchmarks.clips import REFERENCE_HAAR  # noqa: E402
+from benchmarks.clips import REFERENCE_HAAR, match_faces  # noqa: E402
 from fer_core.detect import DetectorConfig, detect_faces  # noqa: E402
 from fer_core.tracking import iou  # noqa: E402
 
+LABELS = Path(__file__).resolve().parent / "photo_faces.json"
 PHOTOS = ("photo_5.jpg", "photo_13.jpg", "photo_21.jpg", "photo_23.jpg", "photo_24.jpg", "photo_11.jpg",
           "photo_26.jpg")
 
@@ -39,15 +40,17 @@ def main() -> int:
     parser.add_argument("--json", default="benchmarks/results/detection_sweep.json")
     args = parser.parse_args()
     images = {name: cv2.imread(str(Path(args.photos) / name)) for name in PHOTOS}
+    labelled = json.loads(LABELS.read_text())["faces"]
     reference = {name: detect_faces(image, REFERENCE_HAAR) for name, image in images.items()}
-    settings = [REFERENCE_HAAR] + [
+    settings = [REFERENCE_HAAR, DetectorConfig()] + [
         DetectorConfig(scale_factor=s, min_neighbors=n, min_face=m, max_side=side)
-        for s, n, m, side in itertools.product((1.1, 1.15, 1.2), (4, 5), (20, 30), (640, 960, 1280))
+        for s, n, m, side in itertools.product((1.05, 1.1, 1.15), (4, 5, 6, 8), (16, 20, 24, 30), (1280,))
     ]
     rows = []
-    for config in settings:
-        found = rec = 0
+    for config in dict.fromkeys(settings):
+        found = rec = true = 0
         seconds = []
+        per_photo = {}
         for name, image in images.items():
             boxes = detect_faces(image, config)
             seconds.append(statistics.median(
@@ -55,17 +58,23 @@ def main() -> int:
                 for _ in range(args.repeats)))
             found += len(boxes)
             rec += recovered(boxes, reference[name])
+            per_photo[name] = match_faces(boxes, labelled[name])
+            true += per_photo[name]
         rows.append({"scale_factor": config.scale_factor, "min_neighbors": config.min_neighbors,
-                     "min_face": config.min_face, "max_side": config.max_side, "found": found, "recovered": rec,
+                     "min_face": config.min_face, "max_side": config.max_side, "found": found, "true_faces": true,
+                     "false_boxes": found - true, "true_per_photo": per_photo, "recovered": rec,
                      "reference": sum(map(len, reference.values())), "seconds_all_photos": sum(seconds)})
     rows.sort(key=lambda r: r["seconds_all_photos"])
-    print(f"{'scale':>5} {'nbrs':>4} {'minf':>4} {'max_side':>8} {'found':>5} {'recov':>5}/{'ref':<4} "
-          f"{'ms (7 photos)':>13}")
+    labelled_total = sum(map(len, labelled.values()))
+    print(f"{'scale':>5} {'nbrs':>4} {'minf':>4} {'max_side':>8} {'found':>5} {'true':>4}/{labelled_total:<4} "
+          f"{'false':>5} {'recov':>5}/{'ref':<4} {'ms (7 photos)':>13}")
     for r in rows:
         print(f"{r['scale_factor']:>5} {r['min_neighbors']:>4} {r['min_face']:>4} {str(r['max_side']):>8} "
-              f"{r['found']:>5} {r['recovered']:>5}/{r['reference']:<4} {1e3 * r['seconds_all_photos']:>13.0f}")
+              f"{r['found']:>5} {r['true_faces']:>4}/{labelled_total:<4} {r['false_boxes']:>5} "
+              f"{r['recovered']:>5}/{r['reference']:<4} {1e3 * r['seconds_all_photos']:>13.0f}")
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps({"reference_per_photo": {k: len(v) for k, v in reference.items()},
+                                           "labelled_per_photo": {k: len(v) for k, v in labelled.items()},
                                            "sizes": {k: list(v.shape[:2]) for k, v in images.items()},
                                            "rows": rows}, indent=2))
     return 0

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
-from benchmarks.clips import face_clip, letterbox, real_face_crops, true_faces  # noqa: E402
+from benchmarks.clips import face_clip, letterbox, match_faces, real_face_crops, true_faces  # noqa: E402
 from fer_core import Predictor, analyze, default_analyzer  # noqa: E402
 from fer_core.live import LiveAnalyzer  # noqa: E402
 
@@ -107,11 +107,15 @@ def video_fps(predictor, clip, repeats: int) -> dict:
     return {"fps": statistics.median(rates), "frames": len(frames)}
 
 
-def photo_latency(fn, images, repeats: int) -> dict:
+def photo_latency(fn, images, repeats: int, boxes_of=lambda found: [r.box for r in found]) -> dict:
+    """Median time per photo, boxes found, and hand-checked true faces found (photos at their own size only)."""
+    labelled = json.loads((Path(__file__).resolve().parent / "photo_faces.json").read_text())["faces"]
     out = {}
     for name, image in images.items():
-        found = len(fn(image))
-        out[name] = {"ms": 1e3 * statistics.median(timed(fn, image) for _ in range(repeats)), "faces": found}
+        boxes = boxes_of(fn(image))
+        out[name] = {"ms": 1e3 * statistics.median(timed(fn, image) for _ in range(repeats)), "faces": len(boxes)}
+        if name in labelled:
+            out[name]["true_faces"] = match_faces(boxes, labelled[name])
     return out
 
 
@@ -130,11 +134,13 @@ def main() -> int:
     images = {}
     for name in PHOTOS:
         photo = cv2.imread(str(photos / name))
+        images[name] = photo
         images[f"{name} 640x480"] = letterbox(photo, (480, 640))
         images[f"{name} 1280x720"] = letterbox(photo, (720, 1280))
 
     analyzer = default_analyzer()
-    results = {"machine": machine(), "model": analyzer.predictor.name, "frames": args.frames,
+    results = {"machine": machine(), "model": analyzer.predictor.name, "engine": analyzer.predictor.engine,
+               "tta": analyzer.tta, "frames": args.frames,
                "repeats": args.repeats}
     results["classification"] = classification(analyzer.predictor, args.repeats)
     results["live"] = {name: live_fps(analyzer.predictor, clip, args.repeats) for name, clip in clips.items()}
@@ -146,7 +152,8 @@ def main() -> int:
         detector = FER(mtcnn=False)
         results["fer"] = {
             "live": {name: fer_fps(detector, clip, args.repeats) for name, clip in clips.items()},
-            "analyze": photo_latency(detector.detect_emotions, images, args.repeats),
+            "analyze": photo_latency(detector.detect_emotions, images, args.repeats,
+                                     lambda found: [tuple(f["box"]) for f in found]),
         }
         results["ratios"] = {name: results["live"][name]["fps"] / results["fer"]["live"][name]["fps"]
                              for name in clips}
@@ -159,8 +166,8 @@ def main() -> int:
 
 def print_table(r: dict) -> None:
     m = r["machine"]
-    print(f"{m['cpu']}, {m['cores']} cores, TensorFlow {m['tensorflow']}; model {r['model']}; medians of "
-          f"{r['repeats']} runs")
+    print(f"{m['cpu']}, {m['cores']} cores, TensorFlow {m['tensorflow']}; model {r['model']} ({r.get('engine')}, "
+          f"TTA on photos: {r.get('tta')}); medians of {r['repeats']} runs")
     c = r["classification"]
     print(f"classification: batch 1 {c['batch1_ms']:.2f} ms/face; batch 32 {c['batch32_faces_per_s']:.0f} faces/s")
     fer = r.get("fer")
@@ -176,10 +183,12 @@ def print_table(r: dict) -> None:
               f" {ratio:>6.1f}")
     for name, v in r.get("video", {}).items():
         print(f"video file, {name}: {v['fps']:.1f} frames/s (decode, track, classify, draw, H.264 encode, CSV)")
-    print(f"\n{'photo':<24} {'analyze ms':>10} {'faces':>6} {'fer ms':>8} {'faces':>6}")
+    print(f"\n{'photo':<24} {'analyze ms':>10} {'faces':>6} {'true':>5} {'fer ms':>8} {'faces':>6} {'true':>5}"
+          "   (true: hand-checked faces found; photos at their own size only)")
     for name, ours in r["analyze"].items():
         theirs = fer["analyze"][name] if fer else {"ms": float("nan"), "faces": -1}
-        print(f"{name:<24} {ours['ms']:>10.1f} {ours['faces']:>6d} {theirs['ms']:>8.1f} {theirs['faces']:>6d}")
+        print(f"{name:<24} {ours['ms']:>10.1f} {ours['faces']:>6d} {ours.get('true_faces', ''):>5} "
+              f"{theirs['ms']:>8.1f} {theirs['faces']:>6d} {theirs.get('true_faces', ''):>5}")
 
 
 if __name__ == "__main__":

@@ -25,11 +25,15 @@ class Box(NamedTuple):
 
 @dataclass(frozen=True)
 class DetectorConfig:
+    # The photo defaults come from benchmarks/detection_sweep.py on the shared photos, scored against hand-checked
+    # faces: 1.1 / 5 / 20 px found 104 of 115 true faces with 12 boxes on no face, where full-resolution Haar at
+    # 1.1 / 5 / 30 px found 44 with the same 12 (at 1.5x its time); 1.15 was faster but lost faces, 4 neighbours
+    # added false boxes.
     scale_factor: float = 1.1
     min_neighbors: int = 5
-    min_face: int = 30  # smallest face side, in pixels of the original image
+    min_face: int = 20  # smallest face side, in pixels of the original image
     # Detect on a copy whose longer side is at most this (None: full size). 1280 keeps every face that
-    # full-resolution Haar finds on the shared photos (benchmarks/detection_sweep.py); 960 lost 12 of 56.
+    # full-resolution Haar finds on the shared photos; 960 lost 12 of its 56 boxes.
     max_side: int | None = 1280
     margin: float = 0.0  # grow each box by this fraction of its size on every side, then clip to the image
 
