@@ -27,6 +27,21 @@ def _command(settings: dict, out: str) -> str:
     return " \\\n    ".join(parts)
 
 
+def _inference_line(ev: dict, tta: dict, machine) -> str:
+    helps = bool(ev and tta and tta.get("accuracy", 0) > ev.get("accuracy", 0))
+    default = ("Mirror TTA raised accuracy, so `analyze` and `evaluate` use it by default." if helps else
+               "Mirror TTA did not raise accuracy, so it is off by default.")
+    speed, speed_tta = ev.get("inference"), tta.get("inference")
+    if not speed:
+        return default
+    line = (f"Inference cost per face ({speed['engine']} engine, {machine}): {speed['batch1_ms']:.2f} ms at batch 1, "
+            f"{speed['batch32_faces_per_s']:,.0f} faces/s at batch 32")
+    if speed_tta:
+        line += (f"; with mirror TTA {speed_tta['batch1_ms']:.2f} ms and "
+                 f"{speed_tta['batch32_faces_per_s']:,.0f} faces/s")
+    return f"{line}. {default}"
+
+
 def model_card(run_dir) -> str:
     run = read_run(run_dir)
     s, ev, tta = run.settings, run.evaluation or {}, run.evaluation_tta or {}
@@ -60,6 +75,7 @@ def model_card(run_dir) -> str:
     ]
     for name, m in ev.get("per_class", {}).items():
         lines.append(f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
+    lines += ["", _inference_line(ev, tta, s.get("machine"))]
     weak = [name for name, m in ev.get("per_class", {}).items() if m["recall"] < 0.4]
     lines += ["", "## Known weaknesses", ""]
     lines.append(f"- Classes recognised less than 40% of the time: {', '.join(weak)}." if weak
@@ -72,7 +88,7 @@ def model_card(run_dir) -> str:
         "",
         "```bash",
         _command(s, out),
-        f"python -m fer_core evaluate --data {s.get('data')} --split test --model {out}/model.keras",
+        f"python -m fer_core evaluate --data {s.get('data')} --split test --model {out}/model.keras --no-tta",
         f"python -m fer_core evaluate --data {s.get('data')} --split test --model {out}/model.keras --tta",
         "```",
         "",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import statistics
+import time
+
 import numpy as np
 
 from .data import Dataset
@@ -47,6 +50,22 @@ def evaluate_dataset(predictor: Predictor, dataset: Dataset, tta: bool = False) 
     metrics["tta"] = tta
     metrics["model"] = predictor.name
     return metrics
+
+
+def inference_speed(predictor: Predictor, tta: bool = False, repeats: int = 200) -> dict:
+    """Median cost per face on this machine: batch-1 latency and batch-32 throughput (random faces)."""
+    rng = np.random.default_rng(0)
+    one, batch = rng.random((1, 48, 48, 1), dtype=np.float32), rng.random((32, 48, 48, 1), dtype=np.float32)
+
+    def seconds(faces) -> float:
+        start = time.perf_counter()
+        predictor.predict_proba(faces, tta=tta)
+        return time.perf_counter() - start
+
+    seconds(one), seconds(batch)  # warm-up: interpreters and compiled functions are built on first use
+    return {"engine": predictor.engine, "tta": tta,
+            "batch1_ms": 1e3 * statistics.median(seconds(one) for _ in range(repeats)),
+            "batch32_faces_per_s": 32 / statistics.median(seconds(batch) for _ in range(max(1, repeats // 4)))}
 
 
 def format_report(metrics: dict) -> str:
