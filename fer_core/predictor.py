@@ -121,7 +121,8 @@ class Predictor:
             except Exception as exc:
                 if engine == "tflite":
                     raise
-                log.warning("TFLite unavailable (%s); using the compiled function", exc)
+                expected = keras.backend.backend() != "tensorflow"  # TFLite needs TensorFlow; not a fault
+                (log.info if expected else log.warning)("TFLite unavailable (%s); using the compiled function", exc)
         if self._fn is None:
             self._fn = _compile(model)
 
