@@ -41,6 +41,8 @@ def emotion_timeline(points, labels, x: str, title: str, max_faces: int = 4) -> 
         figure.add_trace(go.Scatter(x=mine[x], y=mine["emotion"], mode="markers", name=face, showlegend=False,
                                     marker={"size": 5, "color": [emotion_color(e) for e in mine["emotion"]]}),
                          row=row, col=1)
-        figure.update_yaxes(categoryorder="array", categoryarray=list(labels), type="category", row=row, col=1)
+        # A fixed range shows every emotion on every row, not only those that occurred.
+        figure.update_yaxes(categoryorder="array", categoryarray=list(labels), type="category",
+                            range=[-0.5, len(labels) - 0.5], row=row, col=1)
     figure.update_layout(title=title, height=160 + 140 * len(faces), margin={"l": 10, "r": 10, "t": 60, "b": 10})
     return figure
