@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .predictor import tta_helps
 from .runs import read_run
 
 CARD_FILE = "model_card.md"
@@ -28,7 +29,7 @@ def _command(settings: dict, out: str) -> str:
 
 
 def _inference_line(ev: dict, tta: dict, machine) -> str:
-    helps = bool(ev and tta and tta.get("accuracy", 0) > ev.get("accuracy", 0))
+    helps = tta_helps(ev, tta)
     default = ("Mirror TTA raised accuracy, so `analyze` and `evaluate` use it by default." if helps else
                "Mirror TTA did not raise accuracy, so it is off by default.")
     speed, speed_tta = ev.get("inference"), tta.get("inference")

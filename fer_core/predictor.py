@@ -60,15 +60,22 @@ def read_labels(model_path: Path, num_outputs: int) -> tuple[str, ...]:
     raise ModelLoadError(f"{model_path}: {num_outputs} outputs and no {SETTINGS_FILE} naming its classes")
 
 
-def read_tta_default(model_path: Path) -> bool:
-    """Whether mirror test-time augmentation raised this model's own validation accuracy (the evaluation files the
-    training run wrote beside it); without them, False."""
+def tta_helps(evaluation: dict | None, evaluation_tta: dict | None) -> bool:
+    """Whether the mirror-TTA evaluation of a run beats its plain one (False if either is missing)."""
     try:
-        plain, mirrored = (json.loads((model_path.parent / name).read_text())["accuracy"]
-                           for name in (EVALUATION_FILE, EVALUATION_TTA_FILE))
-    except (OSError, ValueError, KeyError, TypeError):
+        return float(evaluation_tta["accuracy"]) > float(evaluation["accuracy"])
+    except (KeyError, TypeError, ValueError):
         return False
-    return float(mirrored) > float(plain)
+
+
+def read_tta_default(model_path: Path) -> bool:
+    """tta_helps for the evaluation files the training run wrote beside the model; without them, False."""
+    try:
+        plain, mirrored = (json.loads((model_path.parent / name).read_text())
+                           for name in (EVALUATION_FILE, EVALUATION_TTA_FILE))
+    except (OSError, ValueError):
+        return False
+    return tta_helps(plain, mirrored)
 
 
 def load_keras_model(path) -> keras.Model:
