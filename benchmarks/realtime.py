@@ -25,6 +25,7 @@ import numpy as np  # noqa: E402
 
 from benchmarks.clips import face_clip, letterbox, match_faces, real_face_crops, true_faces  # noqa: E402
 from fer_core import Predictor, analyze, default_analyzer  # noqa: E402
+from fer_core.evaluation import inference_speed  # noqa: E402
 from fer_core.live import LiveAnalyzer  # noqa: E402
 
 PHOTOS = ("photo_5.jpg", "photo_13.jpg", "photo_23.jpg", "photo_21.jpg", "photo_24.jpg", "photo_11.jpg",
@@ -47,13 +48,7 @@ def timed(fn, *args) -> float:
 
 
 def classification(predictor: Predictor, repeats: int) -> dict:
-    rng = np.random.default_rng(0)
-    one = rng.random((1, 48, 48, 1), dtype=np.float32)
-    batch = rng.random((32, 48, 48, 1), dtype=np.float32)
-    predictor.predict_proba(one), predictor.predict_proba(batch)
-    latency = [timed(predictor.predict_proba, one) for _ in range(200 * repeats)]
-    throughput = [32 / timed(predictor.predict_proba, batch) for _ in range(50 * repeats)]
-    return {"batch1_ms": 1e3 * statistics.median(latency), "batch32_faces_per_s": statistics.median(throughput)}
+    return inference_speed(predictor, repeats=200 * repeats)
 
 
 def clip_fps(process, clip, repeats: int, reset=lambda: None) -> dict:
