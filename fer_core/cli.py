@@ -1,4 +1,4 @@
-"""python -m fer_core {train,evaluate,analyze}: the command line over the library."""
+"""python -m fer_core {train,evaluate,analyze,video,ship}: the command line over the library."""
 
 from __future__ import annotations
 
@@ -80,6 +80,15 @@ def _add_video(sub) -> None:
     p.add_argument("--model", help="a .keras file (default: the shipped model)")
 
 
+def _add_ship(sub) -> None:
+    p = sub.add_parser("ship", help="copy a finished run into models/ for the app and the CLI",
+                       description="Copy a run's settings, history and evaluations into models/<name>, save its best "
+                                   "model without the optimizer state, and write its model card.")
+    p.add_argument("run", help="the run folder written by train")
+    p.add_argument("--name", help="folder name under models/ (default: the run folder's name)")
+    p.add_argument("--models-dir", default=None, help="where shipped runs live (default: the repo's models/)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m fer_core", description="Facial emotion recognition.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -87,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_evaluate(sub)
     _add_analyze(sub)
     _add_video(sub)
+    _add_ship(sub)
     return parser
 
 
@@ -125,12 +135,25 @@ def run_evaluate(args) -> int:
     return 0
 
 
+def run_ship(args) -> int:
+    from . import paths
+    from .ship import ship_run
+
+    run = Path(args.run)
+    dest = Path(args.models_dir or paths.MODELS_DIR) / (args.name or run.name)
+    ship_run(run, dest)
+    print(f"shipped {run} to {dest}; make it the default with FER_MODEL={dest / paths.MODEL_FILE} or "
+          f"fer_core.paths.DEFAULT_RUN = {dest.name!r}")
+    return 0
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from .predictor import ModelLoadError
     from .video import VideoError
 
-    handlers = {"train": run_train, "evaluate": run_evaluate, "analyze": _run_analyze, "video": run_video}
+    handlers = {"train": run_train, "evaluate": run_evaluate, "analyze": _run_analyze, "video": run_video,
+                "ship": run_ship}
     try:
         return handlers[args.command](args)
     except (ModelLoadError, FileNotFoundError, ValueError, VideoError) as exc:

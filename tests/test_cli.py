@@ -25,7 +25,7 @@ def run_cli(*args, check=True):
     return proc
 
 
-@pytest.mark.parametrize("command", ["train", "evaluate", "analyze"])
+@pytest.mark.parametrize("command", ["train", "evaluate", "analyze", "video", "ship"])
 def test_every_command_has_help(command):
     out = run_cli(command, "--help").stdout
     assert "usage: python -m fer_core " + command in out
@@ -40,6 +40,14 @@ def test_train_then_resume(synthetic_dataset, tmp_path):
     assert "macro-F1" in proc.stdout
     assert len((run / "history.csv").read_text().strip().splitlines()) == 3  # header + 2 epochs
     assert json.loads((run / "evaluation.json").read_text())["n"] == 35
+
+    proc = run_cli("ship", run, "--name", "shipped", "--models-dir", tmp_path / "models")
+    shipped = tmp_path / "models" / "shipped"
+    assert str(shipped) in proc.stdout and (shipped / "model_card.md").is_file()
+    run_cli("evaluate", "--data", synthetic_dataset / "folder", "--model", shipped / "model.keras", "--no-tta",
+            "--json", tmp_path / "shipped.json")
+    recorded = json.loads((run / "evaluation.json").read_text())
+    assert json.loads((tmp_path / "shipped.json").read_text())["accuracy"] == pytest.approx(recorded["accuracy"])
 
 
 def test_evaluate_json_matches_an_independent_count(synthetic_dataset, tiny_model, tmp_path):

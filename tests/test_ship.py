@@ -1,0 +1,41 @@
+import keras
+import numpy as np
+import pytest
+
+from conftest import synthetic_faces
+from fer_core.predictor import Predictor
+from fer_core.preprocess import to_model_input
+from fer_core.runs import read_run
+from fer_core.ship import ship_run
+
+
+def test_shipped_model_predicts_the_same_without_its_optimizer(tiny_model, tmp_path):
+    run = tiny_model.parent
+    dest = ship_run(run, tmp_path / "models" / "tiny")
+
+    shipped, trained = read_run(dest), read_run(run)
+    assert shipped.settings == trained.settings and shipped.history == trained.history
+    assert shipped.evaluation == trained.evaluation and shipped.evaluation_tta == trained.evaluation_tta
+    assert not (dest / "checkpoint").exists()
+    assert getattr(keras.models.load_model(dest / "model.keras"), "optimizer", None) is None
+    assert keras.models.load_model(tiny_model).optimizer is not None
+    assert (dest / "model.keras").stat().st_size < (tiny_model).stat().st_size
+
+    faces = to_model_input(synthetic_faces(3, seed=7)[0])
+    before = Predictor.load(tiny_model, engine="function").predict_proba(faces)
+    after = Predictor.load(dest / "model.keras", engine="function").predict_proba(faces)
+    np.testing.assert_allclose(after, before, atol=1e-6)
+
+    card = (dest / "model_card.md").read_text()
+    assert "python -m fer_core ship runs/tiny" in card
+    assert f"| plain | {trained.evaluation['accuracy']:.4f} |" in card
+
+
+def test_an_unfinished_run_is_refused(tiny_model, tmp_path):
+    unfinished = tmp_path / "unfinished"
+    unfinished.mkdir()
+    (unfinished / "settings.json").write_text("{}")
+    with pytest.raises(FileNotFoundError, match="evaluation.json"):
+        ship_run(unfinished, tmp_path / "models" / "x")
+    with pytest.raises(ValueError):
+        ship_run(tiny_model.parent, tiny_model.parent)
