@@ -11,7 +11,7 @@ import streamlit as st
 
 from app_support import page_setup
 from fer_core.data import available_splits, count_faces, sample_faces
-from fer_core.paths import MODELS_DIR, list_runs
+from fer_core.paths import DEFAULT_RUN, MODELS_DIR, list_runs
 from fer_core.runs import RunFiles, read_run
 
 page_setup("pages/3_Dataset_and_training.py")
@@ -110,14 +110,17 @@ def runs_section() -> None:
         st.info(f"No training runs in {folder}.")
         return
     names = [run.name for run in runs]
-    chosen = st.selectbox("Run", names, key="run")
+    default = DEFAULT_RUN if Path(folder).resolve() == MODELS_DIR.resolve() else None
+    first = names.index(default) if default in names else 0
+    chosen = st.selectbox("Run", names, index=first, key="run",
+                          format_func=lambda name: f"{name} (default model)" if name == default else name)
     run_section(runs[names.index(chosen)], "main")
 
     if len(runs) > 1:
         st.subheader("Compare two runs")
         left, right = st.columns(2)
-        a = left.selectbox("First run", names, index=0, key="compare_a")
-        b = right.selectbox("Second run", names, index=1, key="compare_b")
+        a = left.selectbox("First run", names, index=first, key="compare_a")
+        b = right.selectbox("Second run", names, index=1 if first == 0 else 0, key="compare_b")
         rows = []
         for name in (a, b):
             run = runs[names.index(name)]

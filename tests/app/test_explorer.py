@@ -1,5 +1,7 @@
 
 from conftest import open_page
+from fer_core.paths import DEFAULT_RUN, MODELS_DIR
+from fer_core.runs import read_run
 
 
 def test_shipped_runs_render_without_a_dataset(monkeypatch):
@@ -7,9 +9,9 @@ def test_shipped_runs_render_without_a_dataset(monkeypatch):
     at = open_page("3_Dataset_and_training.py")
     assert not at.exception
     assert "Point this at a FER2013 folder" in at.info[0].value
-    assert at.selectbox(key="run").value == "mini_xception_v1"
+    assert at.selectbox(key="run").value == DEFAULT_RUN
     text = " ".join(m.value for m in at.markdown)
-    assert "mini_xception" in text and "Accuracy" in text
+    assert read_run(MODELS_DIR / DEFAULT_RUN).settings["arch"] in text and "Accuracy" in text
     at.radio(key="norm_main").set_value("normalised by true class").run()
     assert not at.exception
     per_class = at.dataframe[-1].value
