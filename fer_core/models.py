@@ -68,7 +68,13 @@ def vgg_fast(num_classes: int) -> keras.Model:
     return vgg(num_classes, stem_stride=2)
 
 
-ARCHITECTURES = {"mini_xception": mini_xception, "vgg": vgg, "vgg_fast": vgg_fast}
+def vgg_full5(num_classes: int) -> keras.Model:
+    """Full 48 px resolution in five narrow stages (16-256 wide): about vgg_fast's inference cost, without its
+    strided stem throwing away detail in the first layer."""
+    return vgg(num_classes, widths=(16, 32, 64, 128, 256))
+
+
+ARCHITECTURES = {"mini_xception": mini_xception, "vgg": vgg, "vgg_fast": vgg_fast, "vgg_full5": vgg_full5}
 
 
 def build_model(arch: str, num_classes: int = 7) -> keras.Model:

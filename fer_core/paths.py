@@ -7,7 +7,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = REPO_ROOT / "models"
-DEFAULT_RUN = "mini_xception_v1"
+DEFAULT_RUN = "vgg_fast_v2"
 
 # Fixed file names inside every training run folder; the explorer page reads only these.
 MODEL_FILE = "model.keras"
