@@ -1,6 +1,8 @@
 from streamlit.testing.v1 import AppTest
 
 from conftest import REPO_ROOT
+from fer_core.paths import DEFAULT_RUN, MODELS_DIR
+from fer_core.runs import read_run
 
 APP = str(REPO_ROOT / "streamlit_app.py")
 
@@ -11,7 +13,7 @@ def test_home_page_names_the_loaded_model(monkeypatch):
     assert not at.exception
     assert at.title[0].value == "Facial emotion recognition"
     text = " ".join(m.value for m in at.markdown)
-    assert "mini_xception" in text and "PublicTest accuracy" in text
+    assert read_run(MODELS_DIR / DEFAULT_RUN).settings["arch"] in text and "PublicTest accuracy" in text
     labels = [link.label for link in at.get("page_link")]
     pages = ["Live camera", "Analyse photos", "Dataset & training", "Analyse a video"]
     assert labels == [*pages, "Home", *pages]  # the home page's own list, then the sidebar
