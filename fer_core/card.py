@@ -43,6 +43,12 @@ def _inference_line(ev: dict, tta: dict, machine) -> str:
     return f"{line}. {default}"
 
 
+def _epoch_time(history: list[dict]) -> str:
+    # The median, because the total also counts any time the job was paused or shared the machine.
+    seconds = sorted(row["seconds"] for row in history if row.get("seconds"))
+    return f" (median epoch {seconds[len(seconds) // 2]:.0f} s)" if seconds else ""
+
+
 def model_card(run_dir) -> str:
     run = read_run(run_dir)
     s, ev, tta = run.settings, run.evaluation or {}, run.evaluation_tta or {}
@@ -61,8 +67,8 @@ def model_card(run_dir) -> str:
         f"label smoothing {s.get('label_smoothing')}, class weights {s.get('class_weights')}, "
         f"augmentation {s.get('augment')} "
         f"(flip, rotation, zoom, shift; random erasing {s.get('random_erasing')}), seed {s.get('seed')}",
-        f"- Training: {len(run.history)} epochs run, {hours:.2f} h wall-clock on {s.get('machine')}, Keras "
-        f"{s.get('keras_version')} on the {s.get('keras_backend')} backend",
+        f"- Training: {len(run.history)} epochs run, {hours:.2f} h wall-clock{_epoch_time(run.history)} on "
+        f"{s.get('machine')}, Keras {s.get('keras_version')} on the {s.get('keras_backend')} backend",
         "",
         "## PublicTest results",
         "",

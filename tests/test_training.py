@@ -39,6 +39,7 @@ def test_train_writes_run_files_and_resume_continues(synthetic_dataset, tmp_path
     card = (run / "model_card.md").read_text()
     assert f"| plain | {evaluation['accuracy']:.4f} |" in card
     assert "--epochs 3" in card and "--label-smoothing 0.1" in card and "--class-weights" in card
+    assert "median epoch" in card
     speed = evaluation["inference"]
     assert speed["engine"] in ("tflite", "function") and speed["batch1_ms"] > 0 and speed["batch32_faces_per_s"] > 0
     assert f"{speed['batch1_ms']:.2f} ms at batch 1" in card
