@@ -17,6 +17,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from .machine import usable_cores
 from .preprocess import INPUT_SIZE
 
 CHUNK = 32  # faces per interpreter call; larger batches are split
@@ -77,8 +78,7 @@ class TFLiteRunner:
 
     def __init__(self, content: bytes, threads: int | None = None):
         self.content = content
-        self.threads = threads or max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-                                      else os.cpu_count() or 1)
+        self.threads = threads or usable_cores()
         self._local = threading.local()
 
     def _interpreter(self, size: int):

@@ -22,6 +22,7 @@ from .augment import augment_batch
 from .card import write_model_card
 from .data import load_dataset
 from .evaluation import evaluate_dataset, inference_speed
+from .machine import usable_cores
 from .models import build_model
 from .predictor import Predictor
 from .preprocess import to_model_input
@@ -194,7 +195,7 @@ def train(settings: TrainSettings, resume: bool = False, verbose: int = 2) -> di
         "val_images": int(len(val_set.images)),
         "keras_backend": keras.backend.backend(),
         "keras_version": keras.__version__,
-        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, {_cpu_count()} cores",
+        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, {usable_cores()} cores",
     }
     settings_file.write_text(json.dumps(record, indent=2))
 
@@ -216,9 +217,3 @@ def train(settings: TrainSettings, resume: bool = False, verbose: int = 2) -> di
         (run_dir / name).write_text(json.dumps(result, indent=2))
     write_model_card(run_dir)
     return evaluation
-
-
-def _cpu_count() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
