@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import paths
 from .predictor import tta_helps
-from .runs import read_run
+from .runs import member_runs, read_run
 
 CARD_FILE = "model_card.md"
 
@@ -49,14 +50,10 @@ def _epoch_time(history: list[dict]) -> str:
     return f" (median epoch {seconds[len(seconds) // 2]:.0f} s)" if seconds else ""
 
 
-def model_card(run_dir) -> str:
-    run = read_run(run_dir)
-    s, ev, tta = run.settings, run.evaluation or {}, run.evaluation_tta or {}
-    out = f"models/{run.name}"
-    hours = ev.get("train_seconds", 0) / 3600
-    lines = [
-        f"# Model card: {run.name}",
-        "",
+def _single_header(run) -> list[str]:
+    s = run.settings
+    hours = (run.evaluation or {}).get("train_seconds", 0) / 3600
+    return [
         f"- Architecture: `{s.get('arch')}`, {s.get('parameters', 0):,} parameters, input 48x48 gray, "
         f"{len(s.get('classes', []))} classes ({', '.join(s.get('classes', []))})",
         f"- Data: FER2013 `train/` ({s.get('train_images', 0):,} faces) from `{s.get('data')}`, validated on "
@@ -69,6 +66,55 @@ def model_card(run_dir) -> str:
         f"(flip, rotation, zoom, shift; random erasing {s.get('random_erasing')}), seed {s.get('seed')}",
         f"- Training: {len(run.history)} epochs run, {hours:.2f} h wall-clock{_epoch_time(run.history)} on "
         f"{s.get('machine')}, Keras {s.get('keras_version')} on the {s.get('keras_backend')} backend",
+    ]
+
+
+def _ensemble_header(run) -> list[str]:
+    s = run.settings
+    lines = [
+        f"- Architecture: the mean of {len(s.get('members', []))} networks' probabilities, "
+        f"{s.get('parameters', 0):,} parameters in all, input 48x48 gray, {len(s.get('classes', []))} classes "
+        f"({', '.join(s.get('classes', []))}); one .keras file",
+        f"- Data: every member trained on FER2013 `train/` ({s.get('train_images') or 0:,} faces) from "
+        f"`{s.get('data')}` and kept its best epoch on `{s.get('val_split')}/` ({s.get('val_images', 0):,} faces, "
+        "PublicTest)",
+        "",
+        "| member | architecture | parameters | epochs | PublicTest accuracy alone | training time |",
+        "|---|---|---|---|---|---|",
+    ]
+    for member in member_runs(run):
+        ms, ev = member.settings, member.evaluation or {}
+        lines.append(f"| {member.name} | `{ms.get('arch')}` | {ms.get('parameters', 0):,} | {len(member.history)} "
+                     f"| {ev.get('accuracy', float('nan')):.4f} | {ev.get('train_seconds', 0) / 3600:.2f} h"
+                     f"{_epoch_time(member.history)} |")
+    lines += ["", "Each member's settings, history and card are in `members/<name>/`. Assembled with Keras "
+              f"{s.get('keras_version')} on the {s.get('keras_backend')} backend, {s.get('machine')}."]
+    return lines
+
+
+def _reproduce(run) -> list[str]:
+    s, out = run.settings, f"models/{run.name}"
+    if s.get("arch") == paths.ENSEMBLE_ARCH:
+        steps = [_command(m.settings, f"runs/{m.name}") for m in member_runs(run)]
+        steps.append(f"python -m fer_core ensemble {' '.join(f'runs/{m.name}' for m in member_runs(run))} "
+                     f"--out runs/{run.name}")
+    else:
+        steps = [_command(s, f"runs/{run.name}")]
+    steps.append(f"python -m fer_core ship runs/{run.name}   # -> {out}/, the model saved without its optimizer state")
+    for flag in ("--no-tta", "--tta"):
+        steps.append(f"python -m fer_core evaluate --data {s.get('data')} --split test --model {out}/model.keras "
+                     f"{flag}")
+    return ["## Reproduce", "", "```bash", *steps, "```", ""]
+
+
+def model_card(run_dir) -> str:
+    run = read_run(run_dir)
+    s, ev, tta = run.settings, run.evaluation or {}, run.evaluation_tta or {}
+    header = _ensemble_header(run) if s.get("arch") == paths.ENSEMBLE_ARCH else _single_header(run)
+    lines = [
+        f"# Model card: {run.name}",
+        "",
+        *header,
         "",
         "## PublicTest results",
         "",
@@ -91,15 +137,7 @@ def model_card(run_dir) -> str:
         "- Trained on 48x48 grayscale FER2013 faces: frontal, mostly posed web images; expect lower accuracy on "
         "profiles, strong lighting, occlusions and very small faces.",
         "",
-        "## Reproduce",
-        "",
-        "```bash",
-        _command(s, f"runs/{run.name}"),
-        f"python -m fer_core ship runs/{run.name}   # -> {out}/, the model saved without its optimizer state",
-        f"python -m fer_core evaluate --data {s.get('data')} --split test --model {out}/model.keras --no-tta",
-        f"python -m fer_core evaluate --data {s.get('data')} --split test --model {out}/model.keras --tta",
-        "```",
-        "",
+        *_reproduce(run),
     ]
     return "\n".join(lines)
 

@@ -1,4 +1,4 @@
-"""python -m fer_core {train,evaluate,analyze,video,ship}: the command line over the library."""
+"""python -m fer_core {train,evaluate,analyze,video,ship,ensemble}: the command line over the library."""
 
 from __future__ import annotations
 
@@ -90,6 +90,17 @@ def _add_ship(sub) -> None:
     p.add_argument("--models-dir", default=None, help="where shipped runs live (default: the repo's models/)")
 
 
+def _add_ensemble(sub) -> None:
+    p = sub.add_parser("ensemble", help="average several trained runs into one model",
+                       description="Average the best models of several runs (or shipped model folders) into one "
+                                   ".keras file, evaluate it with and without mirror TTA, and write it as a run "
+                                   "folder that ship takes.")
+    p.add_argument("runs", nargs="+", help="two or more run folders written by train (or folders under models/)")
+    p.add_argument("--out", required=True, help="folder to write, e.g. runs/<name>")
+    p.add_argument("--data", help="dataset to evaluate on (default: the first member's)")
+    p.add_argument("--split", help="split to evaluate on (default: the first member's validation split)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m fer_core", description="Facial emotion recognition.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -98,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_analyze(sub)
     _add_video(sub)
     _add_ship(sub)
+    _add_ensemble(sub)
     return parser
 
 
@@ -148,13 +160,21 @@ def run_ship(args) -> int:
     return 0
 
 
+def run_ensemble(args) -> int:
+    from .ensemble import build_ensemble
+    from .evaluation import format_report
+
+    print(format_report(build_ensemble(args.runs, args.out, data=args.data, split=args.split)))
+    return 0
+
+
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from .predictor import ModelLoadError
     from .video import VideoError
 
     handlers = {"train": run_train, "evaluate": run_evaluate, "analyze": _run_analyze, "video": run_video,
-                "ship": run_ship}
+                "ship": run_ship, "ensemble": run_ensemble}
     try:
         return handlers[args.command](args)
     except (ModelLoadError, FileNotFoundError, ValueError, VideoError) as exc:

@@ -16,6 +16,9 @@ HISTORY_FILE = "history.csv"
 EVALUATION_FILE = "evaluation.json"
 EVALUATION_TTA_FILE = "evaluation_tta.json"
 CHECKPOINT_DIR = "checkpoint"
+# An ensemble folder (fer_core.ensemble) has settings["arch"] == ENSEMBLE_ARCH and its members' files in here.
+ENSEMBLE_ARCH = "ensemble"
+MEMBERS_DIR = "members"
 
 
 def default_model_path() -> Path:

@@ -47,3 +47,10 @@ def read_run(folder) -> RunFiles:
         evaluation=_json(folder / paths.EVALUATION_FILE),
         evaluation_tta=_json(folder / paths.EVALUATION_TTA_FILE),
     )
+
+
+def member_runs(run: RunFiles) -> list[RunFiles]:
+    """An ensemble's members, read from its members/ folder (empty for a single network)."""
+    if run.settings.get("arch") != paths.ENSEMBLE_ARCH:
+        return []
+    return [read_run(run.folder / paths.MEMBERS_DIR / m["name"]) for m in run.settings.get("members", [])]

@@ -3,6 +3,7 @@ the optimizer state (inference never reads it, and it is two thirds of the file)
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -17,14 +18,22 @@ COPIED_FILES = (paths.SETTINGS_FILE, paths.HISTORY_FILE, paths.EVALUATION_FILE, 
 def ship_run(run_dir, dest) -> Path:
     """Write run_dir's model and files into dest (e.g. models/<name>); returns dest."""
     run_dir, dest = Path(run_dir), Path(dest)
-    missing = [name for name in (paths.MODEL_FILE, *COPIED_FILES) if not (run_dir / name).is_file()]
+    ensemble = json.loads((run_dir / paths.SETTINGS_FILE).read_text()).get("arch") == paths.ENSEMBLE_ARCH \
+        if (run_dir / paths.SETTINGS_FILE).is_file() else False
+    # An ensemble has no history of its own; its members' files travel in members/.
+    copied = [name for name in COPIED_FILES if not (ensemble and name == paths.HISTORY_FILE)]
+    missing = [name for name in (paths.MODEL_FILE, *copied) if not (run_dir / name).is_file()]
+    if ensemble and not (run_dir / paths.MEMBERS_DIR).is_dir():
+        missing.append(paths.MEMBERS_DIR + "/")
     if missing:
         raise FileNotFoundError(f"{run_dir} is not a finished run: missing {', '.join(missing)}")
     if dest.resolve() == run_dir.resolve():
         raise ValueError("ship a run into a different folder than its own")
     dest.mkdir(parents=True, exist_ok=True)
-    for name in COPIED_FILES:
+    for name in copied:
         shutil.copy2(run_dir / name, dest / name)
+    if ensemble:
+        shutil.copytree(run_dir / paths.MEMBERS_DIR, dest / paths.MEMBERS_DIR, dirs_exist_ok=True)
     # An uncompiled model has no optimizer, so nothing but the layers and weights is saved.
     keras.models.load_model(run_dir / paths.MODEL_FILE, compile=False).save(dest / paths.MODEL_FILE)
     write_model_card(dest)

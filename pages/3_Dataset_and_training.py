@@ -12,7 +12,7 @@ import streamlit as st
 from app_support import page_setup
 from fer_core.data import available_splits, count_faces, sample_faces
 from fer_core.paths import DEFAULT_RUN, MODELS_DIR, list_runs
-from fer_core.runs import RunFiles, read_run
+from fer_core.runs import RunFiles, member_runs, read_run
 
 page_setup("pages/3_Dataset_and_training.py")
 st.title("Dataset & training")
@@ -75,9 +75,21 @@ def curves(run: RunFiles) -> go.Figure:
 
 def run_section(run: RunFiles, key: str) -> None:
     settings = run.settings
-    st.markdown(f"**{run.name}**: {settings.get('arch')}, {settings.get('parameters', 0):,} parameters, "
-                f"{len(run.history)} epochs, batch {settings.get('batch_size')}, lr {settings.get('learning_rate')}, "
-                f"{settings.get('keras_backend')} backend")
+    members = member_runs(run)
+    if members:
+        st.markdown(f"**{run.name}**: {settings.get('arch')}, the mean of {len(members)} networks' probabilities, "
+                    f"{settings.get('parameters', 0):,} parameters in all")
+        st.dataframe(pd.DataFrame([{"member": m.name, "arch": m.settings.get("arch"),
+                                    "parameters": m.settings.get("parameters"), "epochs": len(m.history),
+                                    "accuracy alone": (m.evaluation or {}).get("accuracy")} for m in members]),
+                     hide_index=True)
+        for i, member in enumerate(members):
+            if member.history:
+                st.plotly_chart(curves(member), key=f"curves_{key}_member{i}")
+    else:
+        st.markdown(f"**{run.name}**: {settings.get('arch')}, {settings.get('parameters', 0):,} parameters, "
+                    f"{len(run.history)} epochs, batch {settings.get('batch_size')}, "
+                    f"lr {settings.get('learning_rate')}, {settings.get('keras_backend')} backend")
     if run.history:
         st.plotly_chart(curves(run), key=f"curves_{key}")
     evaluation = run.evaluation

@@ -44,3 +44,22 @@ def test_two_runs_side_by_side(tiny_model, tmp_path, monkeypatch):
     comparison = at.dataframe[-1].value
     assert list(comparison["run"]) == ["run_a", "run_b"]
     assert comparison["accuracy"].notna().all()
+
+
+def test_an_ensemble_shows_its_members(tiny_model, synthetic_dataset, tmp_path, monkeypatch):
+    import shutil
+
+    from fer_core.ensemble import build_ensemble
+
+    monkeypatch.delenv("FER_DATA_DIR", raising=False)
+    members = [tmp_path / "members_src" / name for name in ("net_a", "net_b")]
+    for member in members:
+        shutil.copytree(tiny_model.parent, member, ignore=shutil.ignore_patterns("checkpoint"))
+    build_ensemble(members, tmp_path / "runs" / "pair", data=synthetic_dataset / "folder")
+    at = open_page("3_Dataset_and_training.py")
+    at.text_input(key="runs_folder").set_value(str(tmp_path / "runs")).run()
+    assert not at.exception
+    assert "ensemble, the mean of 2 networks" in " ".join(m.value for m in at.markdown)
+    table = next(frame.value for frame in at.dataframe if "member" in frame.value)
+    assert list(table["member"]) == ["net_a", "net_b"] and table["accuracy alone"].notna().all()
+    assert any("Accuracy" in m.value for m in at.markdown)

@@ -1,0 +1,101 @@
+"""Several trained runs averaged into one model: a single .keras file whose output is the mean of its members'
+probabilities, so the predictor, TFLite, TTA, evaluation, shipping and the app treat it like any other model.
+
+An ensemble folder has the run files every model folder has (settings.json, model.keras, evaluation*.json) and,
+instead of a history of its own, members/<name>/ with each member's settings, history, evaluations and card."""
+
+from __future__ import annotations
+
+import json
+import platform
+import shutil
+from pathlib import Path
+
+import keras
+
+from . import paths
+from .card import CARD_FILE, write_model_card
+from .data import load_dataset
+from .evaluation import evaluate_dataset, inference_speed
+from .machine import usable_cores
+from .predictor import Predictor, load_keras_model
+from .runs import read_run
+
+MEMBER_FILES = (paths.SETTINGS_FILE, paths.HISTORY_FILE, paths.EVALUATION_FILE, paths.EVALUATION_TTA_FILE, CARD_FILE)
+
+
+def average_models(models: list[keras.Model], name: str = paths.ENSEMBLE_ARCH) -> keras.Model:
+    """One model whose output is the mean of the given models' outputs (all must share input and output shape)."""
+    if len(models) < 2:
+        raise ValueError("an ensemble needs at least two models")
+    shapes = {(tuple(m.input_shape[1:]), tuple(m.output_shape[1:])) for m in models}
+    if len(shapes) != 1:
+        raise ValueError(f"members differ in input or output shape: {sorted(shapes)}")
+    inputs = keras.Input(shape=models[0].input_shape[1:], name="face")
+    # Re-wrapping gives each member a unique name inside the ensemble (two runs of one arch share a model name).
+    members = [keras.Model(m.inputs, m.output, name=f"member_{i}") for i, m in enumerate(models)]
+    return keras.Model(inputs, keras.layers.Average(name="mean_probabilities")([m(inputs) for m in members]),
+                       name=name)
+
+
+def member_names(settings: dict) -> list[str]:
+    return [m["name"] for m in settings.get("members", [])]
+
+
+def build_ensemble(run_dirs, out, data=None, split: str | None = None) -> dict:
+    """Average the best models of run_dirs (training runs or shipped model folders) into out; evaluates it on
+    data's split (default: the first member's data and validation split) and returns the plain evaluation."""
+    runs = [read_run(d) for d in run_dirs]
+    out = Path(out)
+    if out.resolve() in {r.folder.resolve() for r in runs}:
+        raise ValueError("write the ensemble into a folder of its own")
+    for run in runs:
+        if not run.model_path.is_file() or not run.settings:
+            raise FileNotFoundError(f"{run.folder} is not a finished run: needs {paths.MODEL_FILE} and "
+                                    f"{paths.SETTINGS_FILE}")
+    classes = [r.settings.get("classes") for r in runs]
+    if any(c != classes[0] for c in classes):
+        raise ValueError(f"members predict different classes: {classes}")
+    if len({r.name for r in runs}) != len(runs):
+        raise ValueError("members need distinct folder names")
+    first = runs[0].settings
+    data, split = data or first.get("data"), split or first.get("val_split", "test")
+
+    out.mkdir(parents=True, exist_ok=True)
+    model = average_models([load_keras_model(r.model_path) for r in runs], name=out.name)
+    model.save(out / paths.MODEL_FILE)
+    for run in runs:
+        member_dir = out / paths.MEMBERS_DIR / run.name
+        member_dir.mkdir(parents=True, exist_ok=True)
+        for name in MEMBER_FILES:
+            if (run.folder / name).is_file():
+                shutil.copy2(run.folder / name, member_dir / name)
+
+    dataset = load_dataset(data, split, classes[0])
+    settings = {
+        "arch": paths.ENSEMBLE_ARCH,
+        "members": [{"name": r.name, "arch": r.settings.get("arch"), "parameters": r.settings.get("parameters"),
+                     "accuracy": (r.evaluation or {}).get("accuracy"),
+                     "train_seconds": (r.evaluation or {}).get("train_seconds")} for r in runs],
+        "data": str(data),
+        "val_split": split,
+        "classes": list(classes[0]),
+        "parameters": int(model.count_params()),
+        "train_images": first.get("train_images"),
+        "val_images": int(len(dataset.images)),
+        "keras_backend": keras.backend.backend(),
+        "keras_version": keras.__version__,
+        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, {usable_cores()} cores",
+    }
+    (out / paths.SETTINGS_FILE).write_text(json.dumps(settings, indent=2))
+
+    predictor = Predictor.load(out / paths.MODEL_FILE)
+    train_seconds = sum(m["train_seconds"] or 0 for m in settings["members"])
+    results = {}
+    for name, tta in ((paths.EVALUATION_FILE, False), (paths.EVALUATION_TTA_FILE, True)):
+        results[name] = evaluate_dataset(predictor, dataset, tta=tta) | {
+            "split": split, "train_seconds": round(train_seconds, 1),
+            "inference": inference_speed(predictor, tta=tta)}
+        (out / name).write_text(json.dumps(results[name], indent=2))
+    write_model_card(out)
+    return results[paths.EVALUATION_FILE]

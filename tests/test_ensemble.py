@@ -1,0 +1,85 @@
+import json
+import shutil
+
+import keras
+import numpy as np
+import pytest
+
+from conftest import synthetic_faces
+from fer_core.cli import main
+from fer_core.ensemble import average_models, build_ensemble
+from fer_core.models import build_model
+from fer_core.predictor import Predictor
+from fer_core.preprocess import to_model_input
+from fer_core.runs import read_run
+from fer_core.ship import ship_run
+
+
+@pytest.fixture
+def two_runs(tiny_model, tmp_path):
+    """The tiny trained run and a second run of the same classes holding an untrained network of another arch."""
+    first = tmp_path / "runs" / "tiny"
+    shutil.copytree(tiny_model.parent, first, ignore=shutil.ignore_patterns("checkpoint"))
+    second = tmp_path / "runs" / "other"
+    shutil.copytree(first, second)
+    keras.utils.set_random_seed(3)
+    build_model("vgg_fast", 7).save(second / "model.keras")
+    return first, second
+
+
+def test_the_ensemble_outputs_the_mean_of_its_members(two_runs, synthetic_dataset, tmp_path):
+    first, second = two_runs
+    out = tmp_path / "runs" / "pair"
+    evaluation = build_ensemble([first, second], out, data=synthetic_dataset / "folder")
+
+    faces = to_model_input(synthetic_faces(2, seed=9)[0])
+    members = [Predictor.load(run / "model.keras", engine="function").predict_proba(faces)
+               for run in (first, second)]
+    assert not np.allclose(members[0], members[1], atol=1e-3)
+    ensemble = Predictor.load(out / "model.keras")
+    np.testing.assert_allclose(ensemble.predict_proba(faces), (members[0] + members[1]) / 2, atol=1e-5)
+
+    run = read_run(out)
+    assert run.settings["arch"] == "ensemble"
+    assert [m["name"] for m in run.settings["members"]] == ["tiny", "other"]
+    assert run.settings["parameters"] == sum(keras.models.load_model(r / "model.keras").count_params()
+                                             for r in (first, second))
+    assert run.evaluation == json.loads((out / "evaluation.json").read_text())
+    assert evaluation["accuracy"] == run.evaluation["accuracy"] and run.evaluation_tta["tta"] is True
+    assert run.evaluation["n"] == 35
+    assert read_run(out / "members" / "tiny").history == read_run(first).history
+
+    card = (out / "model_card.md").read_text()
+    assert "| tiny | `mini_xception` |" in card and "| other |" in card
+    assert "python -m fer_core ensemble runs/tiny runs/other --out runs/pair" in card
+    assert "--out runs/tiny" in card
+
+
+def test_a_shipped_ensemble_keeps_its_members_files(two_runs, synthetic_dataset, tmp_path):
+    out = tmp_path / "runs" / "pair"
+    assert main(["ensemble", *map(str, two_runs), "--out", str(out), "--data", str(synthetic_dataset / "folder")]) == 0
+    dest = ship_run(out, tmp_path / "models" / "pair")
+    assert read_run(dest).evaluation == read_run(out).evaluation
+    assert (dest / "members" / "other" / "history.csv").is_file()
+    assert "| other |" in (dest / "model_card.md").read_text()
+    faces = to_model_input(synthetic_faces(1, seed=4)[0])
+    np.testing.assert_allclose(Predictor.load(dest / "model.keras").predict_proba(faces),
+                               Predictor.load(out / "model.keras").predict_proba(faces), atol=1e-6)
+
+    shutil.rmtree(out / "members")
+    with pytest.raises(FileNotFoundError, match="members"):
+        ship_run(out, tmp_path / "models" / "again")
+
+
+def test_members_must_agree(two_runs, tmp_path):
+    first, second = two_runs
+    with pytest.raises(ValueError, match="at least two"):
+        average_models([keras.models.load_model(first / "model.keras")])
+    settings = json.loads((second / "settings.json").read_text())
+    (second / "settings.json").write_text(json.dumps(settings | {"classes": ["happy", "sad"]}))
+    with pytest.raises(ValueError, match="different classes"):
+        build_ensemble([first, second], tmp_path / "bad")
+    with pytest.raises(ValueError, match="folder of its own"):
+        build_ensemble([first, second], first)
+    with pytest.raises(FileNotFoundError):
+        build_ensemble([first, tmp_path / "missing"], tmp_path / "bad2")
