@@ -11,7 +11,17 @@ from .runs import member_runs, read_run
 CARD_FILE = "model_card.md"
 
 
-def _command(settings: dict, out: str) -> str:
+def _train_commands(settings: dict, out: str) -> list[str]:
+    """One train command, or one per part where a resume changed --epochs (see training._schedule_changes)."""
+    commands, resume = [], ""
+    for change in settings.get("schedule_changes", []):
+        commands.append(_command(settings | {"epochs": change["epochs_before"]}, out,
+                                 f"{resume}--stop-after {change['after_epoch']}"))
+        resume = "--resume "
+    return [*commands, _command(settings, out, resume.strip())]
+
+
+def _command(settings: dict, out: str, extra: str = "") -> str:
     parts = [f"python -m fer_core train --data {settings['data']} --arch {settings['arch']}",
              f"--epochs {settings['epochs']} --out {out} --batch-size {settings['batch_size']}",
              f"--lr {settings['learning_rate']} --optimizer {settings['optimizer']} --schedule {settings['schedule']}",
@@ -26,6 +36,8 @@ def _command(settings: dict, out: str) -> str:
         parts.append(f"--random-erasing {settings['random_erasing']}")
     if settings.get("classes") and len(settings["classes"]) != 7:
         parts.append(f"--classes {','.join(settings['classes'])}")
+    if extra:
+        parts.append(extra)
     return " \\\n    ".join(parts)
 
 
@@ -50,6 +62,12 @@ def _epoch_time(history: list[dict]) -> str:
     return f" (median epoch {seconds[len(seconds) // 2]:.0f} s)" if seconds else ""
 
 
+def _changes_note(settings: dict) -> str:
+    notes = [f"epochs to {c['after_epoch']} ran on a {c['epochs_before']}-epoch schedule"
+             for c in settings.get("schedule_changes", [])]
+    return f" ({'; '.join(notes)}; the rest on the {settings.get('epochs')}-epoch one)" if notes else ""
+
+
 def _single_header(run) -> list[str]:
     s = run.settings
     hours = (run.evaluation or {}).get("train_seconds", 0) / 3600
@@ -63,7 +81,8 @@ def _single_header(run) -> list[str]:
         f"{s.get('learning_rate')} with {s.get('schedule')} schedule ({s.get('warmup_epochs')} warm-up), "
         f"label smoothing {s.get('label_smoothing')}, class weights {s.get('class_weights')}, "
         f"augmentation {s.get('augment')} "
-        f"(flip, rotation, zoom, shift; random erasing {s.get('random_erasing')}), seed {s.get('seed')}",
+        f"(flip, rotation, zoom, shift; random erasing {s.get('random_erasing')}), seed {s.get('seed')}"
+        f"{_changes_note(s)}",
         f"- Training: {len(run.history)} epochs run, {hours:.2f} h wall-clock{_epoch_time(run.history)} on "
         f"{s.get('machine')}, Keras {s.get('keras_version')} on the {s.get('keras_backend')} backend",
     ]
@@ -95,11 +114,11 @@ def _ensemble_header(run) -> list[str]:
 def _reproduce(run) -> list[str]:
     s, out = run.settings, f"models/{run.name}"
     if s.get("arch") == paths.ENSEMBLE_ARCH:
-        steps = [_command(m.settings, f"runs/{m.name}") for m in member_runs(run)]
+        steps = [c for m in member_runs(run) for c in _train_commands(m.settings, f"runs/{m.name}")]
         steps.append(f"python -m fer_core ensemble {' '.join(f'runs/{m.name}' for m in member_runs(run))} "
                      f"--out runs/{run.name}")
     else:
-        steps = [_command(s, f"runs/{run.name}")]
+        steps = _train_commands(s, f"runs/{run.name}")
     steps.append(f"python -m fer_core ship runs/{run.name}   # -> {out}/, the model saved without its optimizer state")
     for flag in ("--no-tta", "--tta"):
         steps.append(f"python -m fer_core evaluate --data {s.get('data')} --split test --model {out}/model.keras "

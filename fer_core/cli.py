@@ -23,6 +23,8 @@ def _add_train(sub) -> None:
     p.add_argument("--out", required=True, help="run folder to write")
     p.add_argument("--classes", help="comma-separated class subset, e.g. happy,sad,neutral")
     p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+    p.add_argument("--stop-after", type=int, metavar="EPOCH",
+                   help="end this part after this epoch (the schedule still spans --epochs); go on with --resume")
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
     p.add_argument("--optimizer", choices=["adam", "sgd"], default="adam")
@@ -126,7 +128,11 @@ def run_train(args) -> int:
     verbose = {"bar": 1, "epoch": 2, "none": 0}[args.progress]
     from .evaluation import format_report
 
-    print(format_report(train(settings, resume=args.resume, verbose=verbose)))
+    evaluation = train(settings, resume=args.resume, verbose=verbose, stop_after=args.stop_after)
+    if evaluation is None:
+        print(f"stopped after epoch {args.stop_after} of {args.epochs}; continue with the same command and --resume")
+    else:
+        print(format_report(evaluation))
     return 0
 
 

@@ -151,8 +151,19 @@ def _truncate_history(history: Path, epochs_done: int) -> None:
         writer.writerows(rows)
 
 
-def train(settings: TrainSettings, resume: bool = False, verbose: int = 2) -> dict:
-    """Train (or resume) one run into settings.out; returns the final evaluation of the best model."""
+def _schedule_changes(settings_file: Path, settings: TrainSettings, initial_epoch: int) -> list[dict]:
+    """The run's earlier --epochs values: a resume with another total bends the schedule from then on, and the card
+    needs that to print commands that reproduce the run."""
+    previous = json.loads(settings_file.read_text()) if settings_file.is_file() else {}
+    changes = list(previous.get("schedule_changes", []))
+    if initial_epoch and previous.get("epochs") not in (None, settings.epochs):
+        changes.append({"after_epoch": initial_epoch, "epochs_before": previous["epochs"]})
+    return changes
+
+
+def train(settings: TrainSettings, resume: bool = False, verbose: int = 2, stop_after: int | None = None):
+    """Train (or resume) one run into settings.out; returns the final evaluation of the best model, or None when
+    stop_after ends this part before settings.epochs (the run then continues with resume=True)."""
     run_dir = Path(settings.out)
     run_dir.mkdir(parents=True, exist_ok=True)
     state_file = run_dir / paths.CHECKPOINT_DIR / "state.json"
@@ -188,6 +199,7 @@ def train(settings: TrainSettings, resume: bool = False, verbose: int = 2) -> di
                       metrics=["accuracy"])
         initial_epoch, best, elapsed = 0, -1.0, 0.0
 
+    changes = _schedule_changes(settings_file, settings, initial_epoch)
     record = dataclasses.asdict(settings) | {
         "classes": classes,
         "parameters": int(model.count_params()),
@@ -196,16 +208,19 @@ def train(settings: TrainSettings, resume: bool = False, verbose: int = 2) -> di
         "keras_backend": keras.backend.backend(),
         "keras_version": keras.__version__,
         "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, {usable_cores()} cores",
-    }
+    } | ({"schedule_changes": changes} if changes else {})
     settings_file.write_text(json.dumps(record, indent=2))
 
     class_weight = _balanced_weights(labels, num_classes) if settings.class_weights else None
     batches = FaceBatches(images, labels, num_classes, settings, class_weight, epoch=initial_epoch)
     val = (to_model_input(val_set.images), keras.utils.to_categorical(val_set.labels, num_classes))
     recorder = RunRecorder(run_dir, settings, best, elapsed)
-    if initial_epoch < settings.epochs:
-        model.fit(batches, validation_data=val, epochs=settings.epochs, initial_epoch=initial_epoch,
+    last_epoch = min(settings.epochs, stop_after) if stop_after else settings.epochs
+    if initial_epoch < last_epoch:
+        model.fit(batches, validation_data=val, epochs=last_epoch, initial_epoch=initial_epoch,
                   callbacks=[recorder], verbose=verbose)
+    if last_epoch < settings.epochs:
+        return None
 
     predictor = Predictor.load(run_dir / paths.MODEL_FILE)
     evaluation = evaluate_dataset(predictor, val_set, tta=False)

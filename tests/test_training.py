@@ -39,11 +39,28 @@ def test_train_writes_run_files_and_resume_continues(synthetic_dataset, tmp_path
     card = (run / "model_card.md").read_text()
     assert f"| plain | {evaluation['accuracy']:.4f} |" in card
     assert "--epochs 3" in card and "--label-smoothing 0.1" in card and "--class-weights" in card
+    # The resume changed --epochs, so the card reproduces both parts.
+    assert json.loads((run / "settings.json").read_text())["schedule_changes"] == [{"after_epoch": 1,
+                                                                                  "epochs_before": 1}]
+    assert "--epochs 1 --out" in card and "--stop-after 1" in card and card.count("--resume") == 1
+    assert "epochs to 1 ran on a 1-epoch schedule" in card
     assert "median epoch" in card
     speed = evaluation["inference"]
     assert speed["engine"] in ("tflite", "function") and speed["batch1_ms"] > 0 and speed["batch32_faces_per_s"] > 0
     assert f"{speed['batch1_ms']:.2f} ms at batch 1" in card
     assert json.loads((run / "evaluation_tta.json").read_text())["inference"]["tta"] is True
+
+
+def test_a_run_in_parts_stops_and_resumes(synthetic_dataset, tmp_path):
+    run = tmp_path / "parts"
+    settings = TrainSettings(data=str(synthetic_dataset / "folder"), out=str(run), epochs=3, batch_size=32,
+                             augment=False)
+    assert train(settings, verbose=0, stop_after=1) is None
+    assert [int(r["epoch"]) for r in _history(run)] == [1] and not (run / "evaluation.json").exists()
+    assert train(settings, resume=True, verbose=0)["n"] == 35
+    assert [int(r["epoch"]) for r in _history(run)] == [1, 2, 3]
+    assert [float(r["learning_rate"]) for r in _history(run)] == [learning_rate_at(settings, e) for e in range(3)]
+    assert "schedule_changes" not in json.loads((run / "settings.json").read_text())
 
 
 def test_class_subset_training(synthetic_dataset, tmp_path):
