@@ -36,6 +36,8 @@ def _command(settings: dict, out: str, extra: str = "") -> str:
         parts.append(f"--random-erasing {settings['random_erasing']}")
     if settings.get("classes") and len(settings["classes"]) != 7:
         parts.append(f"--classes {','.join(settings['classes'])}")
+    if settings.get("teacher"):
+        parts.append(f"--teacher {settings['teacher']} --distill {settings.get('distill')}")
     if extra:
         parts.append(extra)
     return " \\\n    ".join(parts)
@@ -82,7 +84,9 @@ def _single_header(run) -> list[str]:
         f"label smoothing {s.get('label_smoothing')}, class weights {s.get('class_weights')}, "
         f"augmentation {s.get('augment')} "
         f"(flip, rotation, zoom, shift; random erasing {s.get('random_erasing')}), seed {s.get('seed')}"
-        f"{_changes_note(s)}",
+        f"{_changes_note(s)}"
+        + (f"; distilled from `{s['teacher']}` (its probabilities weigh {s.get('distill')} in each target)"
+           if s.get("teacher") else ""),
         f"- Training: {len(run.history)} epochs run, {hours:.2f} h wall-clock{_epoch_time(run.history)} on "
         f"{s.get('machine')}, Keras {s.get('keras_version')} on the {s.get('keras_backend')} backend",
     ]

@@ -34,6 +34,10 @@ def _add_train(sub) -> None:
     p.add_argument("--class-weights", action="store_true", help="weight the loss by inverse class frequency")
     p.add_argument("--no-augment", action="store_true", help="switch off flips, rotations, zoom and shifts")
     p.add_argument("--random-erasing", type=float, default=0.0, help="probability of erasing a random patch")
+    p.add_argument("--teacher", help="distil from this .keras model (e.g. an ensemble): its probabilities on each "
+                                     "augmented face are blended into the target")
+    p.add_argument("--distill", type=float, default=0.5,
+                   help="weight of the teacher's probabilities in the target (default: %(default)s)")
     p.add_argument("--val-split", default="test", help="split used for validation (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, help="train on only N faces (quick checks)")
@@ -123,7 +127,7 @@ def run_train(args) -> int:
         learning_rate=args.lr, optimizer=args.optimizer, schedule=args.schedule, warmup_epochs=args.warmup_epochs,
         label_smoothing=args.label_smoothing, class_weights=args.class_weights, augment=not args.no_augment,
         random_erasing=args.random_erasing, classes=args.classes.split(",") if args.classes else None,
-        val_split=args.val_split, seed=args.seed, limit=args.limit,
+        val_split=args.val_split, seed=args.seed, limit=args.limit, teacher=args.teacher, distill=args.distill,
     )
     verbose = {"bar": 1, "epoch": 2, "none": 0}[args.progress]
     from .evaluation import format_report

@@ -47,6 +47,8 @@ class TrainSettings:
     val_split: str = "test"
     seed: int = 0
     limit: int | None = None  # use only the first N shuffled training faces (smoke tests)
+    teacher: str | None = None  # a .keras model whose probabilities are blended into the targets (distillation)
+    distill: float = 0.5  # weight of the teacher's probabilities in each target; the label keeps 1 - distill
 
 
 HISTORY_FIELDS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds"]
@@ -55,10 +57,11 @@ HISTORY_FIELDS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lear
 class FaceBatches(keras.utils.PyDataset):
     """Shuffled, augmented, one-hot batches with optional per-sample class weights."""
 
-    def __init__(self, images, labels, num_classes, settings: TrainSettings, class_weight=None, epoch=0):
+    def __init__(self, images, labels, num_classes, settings: TrainSettings, class_weight=None, epoch=0,
+                 teacher: Predictor | None = None):
         super().__init__()
         self.images, self.labels, self.num_classes = images, labels, num_classes
-        self.settings, self.class_weight = settings, class_weight
+        self.settings, self.class_weight, self.teacher = settings, class_weight, teacher
         self.epoch = epoch
         self._order = self._shuffle()
 
@@ -77,6 +80,10 @@ class FaceBatches(keras.utils.PyDataset):
             faces = augment_batch(faces, rng, erase_prob=self.settings.random_erasing)
         y = keras.utils.to_categorical(self.labels[idx], self.num_classes)
         x = to_model_input(faces)
+        if self.teacher is not None:
+            # The teacher sees the same augmented faces, so its soft targets match what the student sees.
+            alpha = self.settings.distill
+            y = (1 - alpha) * y + alpha * self.teacher.predict_proba(x)
         if self.class_weight is None:
             return x, y
         return x, y, self.class_weight[self.labels[idx]].astype(np.float32)
@@ -212,7 +219,12 @@ def train(settings: TrainSettings, resume: bool = False, verbose: int = 2, stop_
     settings_file.write_text(json.dumps(record, indent=2))
 
     class_weight = _balanced_weights(labels, num_classes) if settings.class_weights else None
-    batches = FaceBatches(images, labels, num_classes, settings, class_weight, epoch=initial_epoch)
+    teacher = None
+    if settings.teacher:
+        teacher = Predictor.load(settings.teacher)
+        if list(teacher.labels) != classes:
+            raise ValueError(f"teacher {settings.teacher} predicts {teacher.labels}, the run trains {classes}")
+    batches = FaceBatches(images, labels, num_classes, settings, class_weight, epoch=initial_epoch, teacher=teacher)
     val = (to_model_input(val_set.images), keras.utils.to_categorical(val_set.labels, num_classes))
     recorder = RunRecorder(run_dir, settings, best, elapsed)
     last_epoch = min(settings.epochs, stop_after) if stop_after else settings.epochs

@@ -78,3 +78,29 @@ def test_cosine_schedule_warms_up_then_decays():
     assert rates[0] == pytest.approx(0.5) and rates[1] == pytest.approx(1.0)
     assert all(a >= b for a, b in zip(rates[1:], rates[2:], strict=False))
     assert rates[-1] == pytest.approx(0.5 * (1 + __import__("math").cos(__import__("math").pi * 0.9)))
+
+
+def test_distillation_blends_the_teachers_probabilities_into_the_targets(synthetic_dataset, tiny_model, tmp_path):
+    import numpy as np
+
+    from fer_core.data import load_dataset
+    from fer_core.predictor import Predictor
+    from fer_core.training import FaceBatches
+
+    teacher = Predictor.load(tiny_model)
+    train_set = load_dataset(str(synthetic_dataset / "folder"), "train")
+    settings = TrainSettings(data="", out="", batch_size=16, distill=0.3)
+    batches = FaceBatches(train_set.images, train_set.labels, 7, settings, teacher=teacher)
+    x, y = batches[1]
+    onehot = keras.utils.to_categorical(train_set.labels[batches._order[16:32]], 7)
+    np.testing.assert_allclose(y, 0.7 * onehot + 0.3 * teacher.predict_proba(x), atol=1e-6)
+    assert not np.allclose(y, onehot)
+
+    run = tmp_path / "student"
+    train(TrainSettings(data=str(synthetic_dataset / "folder"), out=str(run), epochs=1, batch_size=32,
+                        teacher=str(tiny_model), distill=0.5), verbose=0)
+    assert json.loads((run / "settings.json").read_text())["teacher"] == str(tiny_model)
+    assert f"--teacher {tiny_model} --distill 0.5" in (run / "model_card.md").read_text()
+    with pytest.raises(ValueError, match="teacher"):
+        train(TrainSettings(data=str(synthetic_dataset / "folder"), out=str(tmp_path / "bad"), epochs=1,
+                            classes=["happy", "sad"], teacher=str(tiny_model)), verbose=0)
