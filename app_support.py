@@ -14,7 +14,7 @@ import streamlit as st
 
 from fer_core import Analyzer, DetectorConfig, ModelLoadError, Predictor
 from fer_core.live import LiveAnalyzer
-from fer_core.paths import default_model_path
+from fer_core.paths import default_model_path, live_model_path
 from fer_core.runs import read_run
 
 
@@ -30,6 +30,23 @@ def load_default_analyzer() -> tuple[Analyzer | None, str | None]:
         return Analyzer(_load_predictor(str(default_model_path()))), None
     except ModelLoadError as exc:
         return None, str(exc)
+
+
+def load_live_analyzer() -> tuple[Analyzer | None, str | None]:
+    """load_default_analyzer for the camera's model (fer_core.paths.live_model_path)."""
+    try:
+        return Analyzer(_load_predictor(str(live_model_path()))), None
+    except ModelLoadError as exc:
+        return None, str(exc)
+
+
+def run_line(path, live: bool = False) -> str:
+    """A shipped model's name and PublicTest accuracy as it is used: the camera never mirrors, photos mirror where
+    that helped (so the better of the two)."""
+    run = read_run(path.parent)
+    used = [run.evaluation] if live else [run.evaluation, run.evaluation_tta]
+    accuracy = max((e["accuracy"] for e in used if e), default=None)
+    return f"**{run.name}**" + (f" ({accuracy:.1%} on PublicTest)" if accuracy is not None else "")
 
 
 # Material icons ship with Streamlit's frontend (no emoji font or CDN needed).
@@ -53,9 +70,10 @@ def page_setup(path: str) -> None:
         st.divider()
 
 
-def require_analyzer() -> Analyzer:
-    """The shared analyzer, or a clear error page (not a traceback) and a stop when the model can't load."""
-    analyzer, error = load_default_analyzer()
+def require_analyzer(live: bool = False) -> Analyzer:
+    """The shared analyzer (live: around the camera's model), or a clear error page (not a traceback) and a stop
+    when the model can't load."""
+    analyzer, error = load_live_analyzer() if live else load_default_analyzer()
     if error:
         st.error(f"The emotion model could not be loaded: {error}")
         st.info("Set FER_MODEL to a .keras file trained with `python -m fer_core train`, "
@@ -76,6 +94,8 @@ def model_summary(analyzer: Analyzer | None = None) -> str:
                      f"macro-F1 {run.evaluation['macro_f1']:.3f} ({run.evaluation['n']:,} faces)")
     if run.evaluation_tta:
         lines.append(f"- with mirror test-time augmentation: {run.evaluation_tta['accuracy']:.1%}")
+    if live_model_path() != path:
+        lines.append(f"- the live camera uses {run_line(live_model_path(), live=True)}, light enough for every frame")
     if analyzer:
         engine = {"tflite": "TFLite (XNNPACK)", "function": "compiled TensorFlow function"}
         lines.append(f"- inference: {engine.get(analyzer.predictor.engine, analyzer.predictor.engine)}; photos are "

@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .detect import DetectorConfig, detect_faces
+from .paths import live_model_path
 from .pipeline import Analyzer, FaceResult, draw_results
 from .predictor import Predictor
 from .tracking import FaceTracker
@@ -54,7 +55,8 @@ class LiveAnalyzer:
     """
 
     def __init__(self, predictor: Predictor | None = None, settings: LiveSettings = LiveSettings()):
-        self.analyzer = Analyzer(predictor, settings.detector, settings.tta)
+        """predictor defaults to the camera's model (paths.live_model_path)."""
+        self.analyzer = Analyzer(predictor or Predictor.load(live_model_path()), settings.detector, settings.tta)
         self.settings = settings
         self.tracker = FaceTracker()
         self.frame_index = 0

@@ -8,6 +8,9 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = REPO_ROOT / "models"
 DEFAULT_RUN = "vgg_fast_v2"
+# The live camera classifies every face of every frame, so it may use a lighter network than photos, videos and
+# evaluate; None means the default run.
+LIVE_RUN: str | None = None
 
 # Fixed file names inside every training run folder; the explorer page reads only these.
 MODEL_FILE = "model.keras"
@@ -25,6 +28,13 @@ def default_model_path() -> Path:
     """$FER_MODEL if set, else the shipped default run's model."""
     override = os.environ.get("FER_MODEL")
     return Path(override) if override else MODELS_DIR / DEFAULT_RUN / MODEL_FILE
+
+
+def live_model_path() -> Path:
+    """The camera's model: $FER_LIVE_MODEL, else $FER_MODEL (one override for both), else LIVE_RUN's model, else
+    the default run's."""
+    override = os.environ.get("FER_LIVE_MODEL") or os.environ.get("FER_MODEL")
+    return Path(override) if override else MODELS_DIR / (LIVE_RUN or DEFAULT_RUN) / MODEL_FILE
 
 
 def list_runs(models_dir: Path = MODELS_DIR) -> list[Path]:

@@ -82,7 +82,8 @@ def process_video(source, out=None, csv_path=None, every: int = 1, predictor: Pr
     fps = stream.average_rate or stream.guessed_rate or Fraction(30)
     width, height = stream.codec_context.width, stream.codec_context.height
     total = stream.frames or 0
-    live = LiveAnalyzer(predictor, settings)
+    # A file is not real-time, so it gets the default (most accurate) model unless told otherwise.
+    live = LiveAnalyzer(predictor or Predictor.load(), settings)
     labels = live.labels
     writer = csv_file = None
     if csv_path:

@@ -13,14 +13,19 @@ from app_support import (
     make_video_callback,
     page_setup,
     require_analyzer,
+    run_line,
 )
 from fer_core.live import LIVE_DETECTOR, LiveAnalyzer, ViewOptions
+from fer_core.paths import default_model_path, live_model_path
 
 page_setup("pages/1_Live_camera.py")
 st.title("Live camera")
 st.caption("Frames are analysed in memory on this server and sent straight back; nothing is recorded.")
 
-base = require_analyzer()
+base = require_analyzer(live=True)
+if live_model_path() != default_model_path():
+    st.caption(f"The camera uses {run_line(live_model_path(), live=True)}, a network light enough for every "
+               f"frame; photos and videos use the more accurate {run_line(default_model_path())}.")
 session = st.session_state
 if "live_analyzer" not in session:
     # One LiveAnalyzer per browser session (it keeps tracks between frames); the model inside is shared.

@@ -73,3 +73,16 @@ def test_real_faces_keep_their_ids_while_moving(tiny_model, fer_data_dir):
         frame = np.roll(scene, 2 * i, axis=1)  # the faces drift right by 2 px per frame
         ids.append(sorted(r.face_id for r in live.process(frame, i / 30)))
     assert ids[0] and all(frame_ids == ids[0] for frame_ids in ids)
+
+
+def test_the_camera_model_follows_its_own_override_then_fer_model(monkeypatch, tiny_model):
+    from fer_core import paths
+
+    monkeypatch.delenv("FER_MODEL", raising=False)
+    monkeypatch.delenv("FER_LIVE_MODEL", raising=False)
+    assert paths.live_model_path() == paths.MODELS_DIR / (paths.LIVE_RUN or paths.DEFAULT_RUN) / "model.keras"
+    monkeypatch.setenv("FER_MODEL", "/elsewhere/model.keras")
+    assert str(paths.live_model_path()) == "/elsewhere/model.keras"
+    monkeypatch.setenv("FER_LIVE_MODEL", str(tiny_model))
+    assert paths.live_model_path() == tiny_model and str(paths.default_model_path()) == "/elsewhere/model.keras"
+    assert LiveAnalyzer().analyzer.predictor.name == tiny_model.parent.name

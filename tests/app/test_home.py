@@ -25,3 +25,13 @@ def test_missing_model_gives_an_error_page_not_a_traceback(monkeypatch, tmp_path
     assert not at.exception
     assert "could not be loaded" in at.error[0].value
     assert "missing.keras" in at.error[0].value
+
+
+def test_home_page_names_a_separate_camera_model(monkeypatch):
+    monkeypatch.delenv("FER_MODEL", raising=False)
+    monkeypatch.setenv("FER_LIVE_MODEL", str(MODELS_DIR / "mini_xception_v1" / "model.keras"))
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    accuracy = read_run(MODELS_DIR / "mini_xception_v1").evaluation["accuracy"]
+    assert f"the live camera uses **mini_xception_v1** ({accuracy:.1%} on PublicTest)" in text
