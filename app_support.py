@@ -15,7 +15,7 @@ import streamlit as st
 from fer_core import Analyzer, DetectorConfig, ModelLoadError, Predictor
 from fer_core.live import LiveAnalyzer
 from fer_core.paths import default_model_path, live_model_path
-from fer_core.runs import read_run
+from fer_core.runs import member_runs, read_run
 
 
 @st.cache_resource(show_spinner="Loading the emotion model…")
@@ -86,7 +86,12 @@ def model_summary(analyzer: Analyzer | None = None) -> str:
     path = default_model_path()
     run = read_run(path.parent)
     lines = [f"**{run.name}** (`{path}`)"]
-    if run.settings:
+    members = member_runs(run)
+    if members:
+        names = " and ".join(f"{m.name} ({m.settings.get('arch')})" for m in members)
+        lines.append(f"- architecture: ensemble, the mean of {names}, "
+                     f"{run.settings.get('parameters', 0):,} parameters in all")
+    elif run.settings:
         lines.append(f"- architecture: {run.settings.get('arch')}, {run.settings.get('parameters', 0):,} parameters, "
                      f"{len(run.history)} epochs")
     if run.evaluation:
