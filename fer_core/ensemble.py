@@ -38,10 +38,6 @@ def average_models(models: list[keras.Model], name: str = paths.ENSEMBLE_ARCH) -
                        name=name)
 
 
-def member_names(settings: dict) -> list[str]:
-    return [m["name"] for m in settings.get("members", [])]
-
-
 def build_ensemble(run_dirs, out, data=None, split: str | None = None) -> dict:
     """Average the best models of run_dirs (training runs or shipped model folders) into out; evaluates it on
     data's split (default: the first member's data and validation split) and returns the plain evaluation."""

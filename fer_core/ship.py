@@ -3,7 +3,6 @@ the optimizer state (inference never reads it, and it is two thirds of the file)
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import keras
 
 from . import paths
 from .card import write_model_card
+from .runs import read_run
 
 COPIED_FILES = (paths.SETTINGS_FILE, paths.HISTORY_FILE, paths.EVALUATION_FILE, paths.EVALUATION_TTA_FILE)
 
@@ -18,8 +18,7 @@ COPIED_FILES = (paths.SETTINGS_FILE, paths.HISTORY_FILE, paths.EVALUATION_FILE, 
 def ship_run(run_dir, dest) -> Path:
     """Write run_dir's model and files into dest (e.g. models/<name>); returns dest."""
     run_dir, dest = Path(run_dir), Path(dest)
-    ensemble = json.loads((run_dir / paths.SETTINGS_FILE).read_text()).get("arch") == paths.ENSEMBLE_ARCH \
-        if (run_dir / paths.SETTINGS_FILE).is_file() else False
+    ensemble = read_run(run_dir).settings.get("arch") == paths.ENSEMBLE_ARCH
     # An ensemble has no history of its own; its members' files travel in members/.
     copied = [name for name in COPIED_FILES if not (ensemble and name == paths.HISTORY_FILE)]
     missing = [name for name in (paths.MODEL_FILE, *copied) if not (run_dir / name).is_file()]
