@@ -16,7 +16,7 @@ import keras
 from . import paths
 from .card import CARD_FILE, write_model_card
 from .data import load_dataset
-from .evaluation import evaluate_dataset, inference_speed
+from .evaluation import write_evaluations
 from .machine import usable_cores
 from .predictor import Predictor, load_keras_model
 from .runs import read_run
@@ -87,11 +87,6 @@ def build_ensemble(run_dirs, out, data=None, split: str | None = None) -> dict:
 
     predictor = Predictor.load(out / paths.MODEL_FILE)
     train_seconds = sum(m["train_seconds"] or 0 for m in settings["members"])
-    results = {}
-    for name, tta in ((paths.EVALUATION_FILE, False), (paths.EVALUATION_TTA_FILE, True)):
-        results[name] = evaluate_dataset(predictor, dataset, tta=tta) | {
-            "split": split, "train_seconds": round(train_seconds, 1),
-            "inference": inference_speed(predictor, tta=tta)}
-        (out / name).write_text(json.dumps(results[name], indent=2))
+    evaluation = write_evaluations(out, predictor, dataset, split, train_seconds)
     write_model_card(out)
-    return results[paths.EVALUATION_FILE]
+    return evaluation

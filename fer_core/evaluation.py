@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
+from pathlib import Path
 
 import numpy as np
 
 from .data import Dataset
+from .paths import EVALUATION_FILE, EVALUATION_TTA_FILE
 from .predictor import Predictor
 from .preprocess import to_model_input
 
@@ -66,6 +69,17 @@ def inference_speed(predictor: Predictor, tta: bool = False, repeats: int = 200)
     return {"engine": predictor.engine, "tta": tta,
             "batch1_ms": 1e3 * statistics.median(seconds(one) for _ in range(repeats)),
             "batch32_faces_per_s": 32 / statistics.median(seconds(batch) for _ in range(max(1, repeats // 4)))}
+
+
+def write_evaluations(run_dir, predictor: Predictor, dataset: Dataset, split: str, train_seconds: float) -> dict:
+    """A run's evaluation.json and evaluation_tta.json (metrics, split, training time, cost per face); returns the
+    plain one."""
+    results = {}
+    for name, tta in ((EVALUATION_FILE, False), (EVALUATION_TTA_FILE, True)):
+        results[name] = evaluate_dataset(predictor, dataset, tta=tta) | {
+            "split": split, "train_seconds": round(train_seconds, 1), "inference": inference_speed(predictor, tta=tta)}
+        (Path(run_dir) / name).write_text(json.dumps(results[name], indent=2))
+    return results[EVALUATION_FILE]
 
 
 def format_report(metrics: dict) -> str:

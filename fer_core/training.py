@@ -21,7 +21,7 @@ from . import paths
 from .augment import augment_batch
 from .card import write_model_card
 from .data import load_dataset
-from .evaluation import evaluate_dataset, inference_speed
+from .evaluation import write_evaluations
 from .machine import usable_cores
 from .models import build_model
 from .predictor import Predictor
@@ -235,12 +235,6 @@ def train(settings: TrainSettings, resume: bool = False, verbose: int = 2, stop_
         return None
 
     predictor = Predictor.load(run_dir / paths.MODEL_FILE)
-    evaluation = evaluate_dataset(predictor, val_set, tta=False)
-    evaluation_tta = evaluate_dataset(predictor, val_set, tta=True)
-    for name, result, tta in ((paths.EVALUATION_FILE, evaluation, False),
-                              (paths.EVALUATION_TTA_FILE, evaluation_tta, True)):
-        result = result | {"split": settings.val_split, "train_seconds": round(recorder.elapsed, 1),
-                           "inference": inference_speed(predictor, tta=tta)}
-        (run_dir / name).write_text(json.dumps(result, indent=2))
+    evaluation = write_evaluations(run_dir, predictor, val_set, settings.val_split, recorder.elapsed)
     write_model_card(run_dir)
     return evaluation
