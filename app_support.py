@@ -24,18 +24,10 @@ def _load_predictor(path: str) -> Predictor:
     return Predictor.load(path)
 
 
-def load_default_analyzer() -> tuple[Analyzer | None, str | None]:
-    """(analyzer, None) or (None, a one-line reason) when the model is missing or unreadable."""
+def load_analyzer(path) -> tuple[Analyzer | None, str | None]:
+    """(analyzer around the model at path, None) or (None, a one-line reason) when it is missing or unreadable."""
     try:
-        return Analyzer(_load_predictor(str(default_model_path()))), None
-    except ModelLoadError as exc:
-        return None, str(exc)
-
-
-def load_live_analyzer() -> tuple[Analyzer | None, str | None]:
-    """load_default_analyzer for the camera's model (fer_core.paths.live_model_path)."""
-    try:
-        return Analyzer(_load_predictor(str(live_model_path()))), None
+        return Analyzer(_load_predictor(str(path))), None
     except ModelLoadError as exc:
         return None, str(exc)
 
@@ -73,7 +65,7 @@ def page_setup(path: str) -> None:
 def require_analyzer(live: bool = False) -> Analyzer:
     """The shared analyzer (live: around the camera's model), or a clear error page (not a traceback) and a stop
     when the model can't load."""
-    analyzer, error = load_live_analyzer() if live else load_default_analyzer()
+    analyzer, error = load_analyzer(live_model_path() if live else default_model_path())
     if error:
         st.error(f"The emotion model could not be loaded: {error}")
         st.info("Set FER_MODEL to a .keras file trained with `python -m fer_core train`, "
