@@ -38,6 +38,8 @@ def _command(settings: dict, out: str, extra: str = "") -> str:
         parts.append(f"--classes {','.join(settings['classes'])}")
     if settings.get("teacher"):
         parts.append(f"--teacher {settings['teacher']} --distill {settings.get('distill')}")
+    if settings.get("init_from"):
+        parts.append(f"--init-from {settings['init_from']}")
     if extra:
         parts.append(extra)
     return " \\\n    ".join(parts)
@@ -86,7 +88,9 @@ def _single_header(run) -> list[str]:
         f"(flip, rotation, zoom, shift; random erasing {s.get('random_erasing')}), seed {s.get('seed')}"
         f"{_changes_note(s)}"
         + (f"; distilled from `{s['teacher']}` (its probabilities weigh {s.get('distill')} in each target)"
-           if s.get("teacher") else ""),
+           if s.get("teacher") else "")
+        + (f"; started from the weights of `{s['init_from']}` (a warm restart), so its training time adds to that "
+           "model's" if s.get("init_from") else ""),
         f"- Training: {len(run.history)} epochs run, {hours:.2f} h wall-clock{_epoch_time(run.history)} on "
         f"{s.get('machine')}, Keras {s.get('keras_version')} on the {s.get('keras_backend')} backend",
     ]

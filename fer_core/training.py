@@ -49,6 +49,7 @@ class TrainSettings:
     limit: int | None = None  # use only the first N shuffled training faces (smoke tests)
     teacher: str | None = None  # a .keras model whose probabilities are blended into the targets (distillation)
     distill: float = 0.5  # weight of the teacher's probabilities in each target; the label keeps 1 - distill
+    init_from: str | None = None  # a .keras model of the same architecture whose weights start the run (warm restart)
 
 
 HISTORY_FIELDS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds"]
@@ -158,6 +159,17 @@ def _truncate_history(history: Path, epochs_done: int) -> None:
         writer.writerows(rows)
 
 
+def _load_start_weights(model, source: str, arch: str) -> None:
+    """Copy every layer's weights from a trained model of the same architecture; a fresh optimizer then runs a new
+    schedule from there (a warm restart)."""
+    start = keras.models.load_model(source, compile=False)
+    ours, theirs = model.get_weights(), start.get_weights()
+    if [w.shape for w in ours] != [w.shape for w in theirs]:
+        raise ValueError(f"--init-from {source}: its weights do not fit --arch {arch} with "
+                         f"{model.output_shape[-1]} classes")
+    model.set_weights(theirs)
+
+
 def _schedule_changes(settings_file: Path, settings: TrainSettings, initial_epoch: int) -> list[dict]:
     """The run's earlier --epochs values: a resume with another total bends the schedule from then on, and the card
     needs that to print commands that reproduce the run."""
@@ -197,6 +209,8 @@ def train(settings: TrainSettings, resume: bool = False, verbose: int = 2, stop_
         for name in (paths.HISTORY_FILE, paths.MODEL_FILE):
             (run_dir / name).unlink(missing_ok=True)
         model = build_model(settings.arch, num_classes)
+        if settings.init_from:
+            _load_start_weights(model, settings.init_from, settings.arch)
         if settings.optimizer == "sgd":
             optimizer = keras.optimizers.SGD(settings.learning_rate, momentum=0.9, nesterov=True)
         else:

@@ -2,6 +2,7 @@ import csv
 import json
 
 import keras
+import numpy as np
 import pytest
 
 from fer_core.training import TrainSettings, learning_rate_at, train
@@ -81,7 +82,6 @@ def test_cosine_schedule_warms_up_then_decays():
 
 
 def test_distillation_blends_the_teachers_probabilities_into_the_targets(synthetic_dataset, tiny_model, tmp_path):
-    import numpy as np
 
     from fer_core.data import load_dataset
     from fer_core.predictor import Predictor
@@ -104,3 +104,27 @@ def test_distillation_blends_the_teachers_probabilities_into_the_targets(synthet
     with pytest.raises(ValueError, match="teacher"):
         train(TrainSettings(data=str(synthetic_dataset / "folder"), out=str(tmp_path / "bad"), epochs=1,
                             classes=["happy", "sad"], teacher=str(tiny_model)), verbose=0)
+
+
+def test_init_from_starts_the_run_from_a_trained_models_weights(synthetic_dataset, tiny_model, tmp_path):
+    run = tmp_path / "restart"
+    # A zero learning rate leaves the trainable weights where --init-from put them.
+    train(TrainSettings(data=str(synthetic_dataset / "folder"), out=str(run), epochs=1, batch_size=32,
+                        learning_rate=0.0, schedule="constant", init_from=str(tiny_model)), verbose=0)
+    start = keras.models.load_model(tiny_model)
+    restarted = keras.models.load_model(run / "model.keras")
+    for ours, theirs in zip(restarted.trainable_weights, start.trainable_weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
+    assert json.loads((run / "settings.json").read_text())["init_from"] == str(tiny_model)
+    card = (run / "model_card.md").read_text()
+    assert f"--init-from {tiny_model}" in card and "warm restart" in card
+
+    fresh = tmp_path / "fresh"
+    train(TrainSettings(data=str(synthetic_dataset / "folder"), out=str(fresh), epochs=1, batch_size=32,
+                        learning_rate=0.0, schedule="constant"), verbose=0)
+    untouched = keras.models.load_model(fresh / "model.keras")
+    assert not np.array_equal(np.asarray(untouched.trainable_weights[0]), np.asarray(start.trainable_weights[0]))
+
+    with pytest.raises(ValueError, match="--init-from"):
+        train(TrainSettings(data=str(synthetic_dataset / "folder"), out=str(tmp_path / "bad"), epochs=1,
+                            arch="vgg_fast", init_from=str(tiny_model)), verbose=0)
