@@ -24,7 +24,7 @@ from .data import load_dataset
 from .evaluation import write_evaluations
 from .machine import usable_cores
 from .models import build_model
-from .predictor import Predictor
+from .predictor import Predictor, load_keras_model
 from .preprocess import to_model_input
 
 
@@ -162,7 +162,7 @@ def _truncate_history(history: Path, epochs_done: int) -> None:
 def _load_start_weights(model, source: str, arch: str) -> None:
     """Copy every layer's weights from a trained model of the same architecture; a fresh optimizer then runs a new
     schedule from there (a warm restart)."""
-    start = keras.models.load_model(source, compile=False)
+    start = load_keras_model(source)
     ours, theirs = model.get_weights(), start.get_weights()
     if [w.shape for w in ours] != [w.shape for w in theirs]:
         raise ValueError(f"--init-from {source}: its weights do not fit --arch {arch} with "

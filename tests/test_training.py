@@ -82,7 +82,6 @@ def test_cosine_schedule_warms_up_then_decays():
 
 
 def test_distillation_blends_the_teachers_probabilities_into_the_targets(synthetic_dataset, tiny_model, tmp_path):
-
     from fer_core.data import load_dataset
     from fer_core.predictor import Predictor
     from fer_core.training import FaceBatches
