@@ -1,0 +1,34 @@
+import json
+
+from fer_core.card import model_card
+
+
+def _evaluation(accuracy, disgust_recall):
+    per_class = {"happy": {"precision": 0.9, "recall": 0.9, "f1": 0.9, "support": 10},
+                 "disgust": {"precision": 0.5, "recall": disgust_recall, "f1": 0.4, "support": 4}}
+    return {"accuracy": accuracy, "macro_f1": 0.6, "per_class": per_class}
+
+
+def _run(tmp_path, plain, tta):
+    run = tmp_path / "run"
+    run.mkdir()
+    settings = {"data": "data", "arch": "vgg_fast", "epochs": 2, "batch_size": 64, "learning_rate": 0.001,
+                "optimizer": "adam", "schedule": "cosine", "warmup_epochs": 1, "seed": 0}
+    (run / "settings.json").write_text(json.dumps(settings))
+    (run / "evaluation.json").write_text(json.dumps(plain))
+    (run / "evaluation_tta.json").write_text(json.dumps(tta))
+    return run
+
+
+def test_per_class_table_and_weaknesses_follow_tta_when_it_helps(tmp_path):
+    card = model_card(_run(tmp_path, _evaluation(0.60, 0.25), _evaluation(0.62, 0.50)))
+    assert "Per class (mirror TTA, the default)" in card
+    assert "| disgust | 0.500 | 0.500 |" in card and "| disgust | 0.500 | 0.250 |" not in card
+    assert "No class below 40% recall." in card
+
+
+def test_per_class_table_and_weaknesses_stay_plain_when_tta_does_not_help(tmp_path):
+    card = model_card(_run(tmp_path, _evaluation(0.62, 0.25), _evaluation(0.60, 0.50)))
+    assert "Per class (plain, the default)" in card
+    assert "| disgust | 0.500 | 0.250 |" in card
+    assert "less than 40% of the time: disgust." in card
