@@ -16,6 +16,7 @@ from fer_core import Analyzer, DetectorConfig, ModelLoadError, Predictor
 from fer_core.live import LiveAnalyzer
 from fer_core.paths import default_model_path, live_model_path
 from fer_core.runs import member_runs, read_run
+from fer_core.tta import TTA_LABELS, view_count
 
 
 @st.cache_resource(show_spinner="Loading the emotion model…")
@@ -33,10 +34,10 @@ def load_analyzer(path) -> tuple[Analyzer | None, str | None]:
 
 
 def run_line(path, live: bool = False) -> str:
-    """A shipped model's name and PublicTest accuracy as it is used: the camera never mirrors, photos mirror where
-    that helped (so the better of the two)."""
+    """A shipped model's name and PublicTest accuracy as it is used: the camera runs one pass per face, photos use
+    the most accurate test-time augmentation mode (so the best evaluation)."""
     run = read_run(path.parent)
-    used = [run.evaluation] if live else [run.evaluation, run.evaluation_tta]
+    used = [run.evaluation] if live else list(run.evaluations.values())
     accuracy = max((e["accuracy"] for e in used if e), default=None)
     return f"**{run.name}**" + (f" ({accuracy:.1%} on PublicTest)" if accuracy is not None else "")
 
@@ -89,14 +90,15 @@ def model_summary(analyzer: Analyzer | None = None) -> str:
     if run.evaluation:
         lines.append(f"- PublicTest accuracy: {run.evaluation['accuracy']:.1%}, "
                      f"macro-F1 {run.evaluation['macro_f1']:.3f} ({run.evaluation['n']:,} faces)")
-    if run.evaluation_tta:
-        lines.append(f"- with mirror test-time augmentation: {run.evaluation_tta['accuracy']:.1%}")
+    for mode, evaluation in run.evaluations.items():
+        if mode != "none":
+            lines.append(f"- with {TTA_LABELS[mode]} ({view_count(mode)} views per face): {evaluation['accuracy']:.1%}")
     if live_model_path() != path:
         lines.append(f"- the live camera uses {run_line(live_model_path(), live=True)}, light enough for every frame")
     if analyzer:
         engine = {"tflite": "TFLite (XNNPACK)", "function": "compiled TensorFlow function"}
         lines.append(f"- inference: {engine.get(analyzer.predictor.engine, analyzer.predictor.engine)}; photos are "
-                     f"analysed {'with' if analyzer.tta else 'without'} mirror test-time augmentation")
+                     f"analysed {'with ' + TTA_LABELS[analyzer.tta] if analyzer.tta != 'none' else 'without TTA'}")
     return "\n".join(lines)
 
 

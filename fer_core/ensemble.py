@@ -21,7 +21,7 @@ from .machine import usable_cores
 from .predictor import Predictor, load_keras_model
 from .runs import read_run
 
-MEMBER_FILES = (paths.SETTINGS_FILE, paths.HISTORY_FILE, paths.EVALUATION_FILE, paths.EVALUATION_TTA_FILE, CARD_FILE)
+MEMBER_FILES = (paths.SETTINGS_FILE, paths.HISTORY_FILE, *paths.EVALUATION_FILES.values(), CARD_FILE)
 
 
 def average_models(models: list[keras.Model], name: str = paths.ENSEMBLE_ARCH) -> keras.Model:

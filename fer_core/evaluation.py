@@ -9,10 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import Dataset
-from .paths import EVALUATION_FILE, EVALUATION_TTA_FILE
+from .data import Dataset, load_dataset
+from .paths import EVALUATION_FILE, EVALUATION_FILES
 from .predictor import Predictor
 from .preprocess import to_model_input
+from .runs import read_run
+from .tta import tta_mode
 
 
 def compute_metrics(y_true, y_pred, labels) -> dict:
@@ -45,17 +47,17 @@ def compute_metrics(y_true, y_pred, labels) -> dict:
     }
 
 
-def evaluate_dataset(predictor: Predictor, dataset: Dataset, tta: bool = False) -> dict:
+def evaluate_dataset(predictor: Predictor, dataset: Dataset, tta: str | bool = "none") -> dict:
     if tuple(dataset.classes) != predictor.labels:
         raise ValueError(f"dataset classes {dataset.classes} differ from the model's {predictor.labels}")
     probabilities = predictor.predict_proba(to_model_input(dataset.images), tta=tta)
     metrics = compute_metrics(dataset.labels, probabilities.argmax(axis=1), dataset.classes)
-    metrics["tta"] = tta
+    metrics["tta"] = tta_mode(tta)
     metrics["model"] = predictor.name
     return metrics
 
 
-def inference_speed(predictor: Predictor, tta: bool = False, repeats: int = 200) -> dict:
+def inference_speed(predictor: Predictor, tta: str | bool = "none", repeats: int = 200) -> dict:
     """Median cost per face on this machine: batch-1 latency and batch-32 throughput (random faces)."""
     rng = np.random.default_rng(0)
     one, batch = rng.random((1, 48, 48, 1), dtype=np.float32), rng.random((32, 48, 48, 1), dtype=np.float32)
@@ -66,20 +68,33 @@ def inference_speed(predictor: Predictor, tta: bool = False, repeats: int = 200)
         return time.perf_counter() - start
 
     seconds(one), seconds(batch)  # warm-up: interpreters and compiled functions are built on first use
-    return {"engine": predictor.engine, "tta": tta,
+    return {"engine": predictor.engine, "tta": tta_mode(tta),
             "batch1_ms": 1e3 * statistics.median(seconds(one) for _ in range(repeats)),
             "batch32_faces_per_s": 32 / statistics.median(seconds(batch) for _ in range(max(1, repeats // 4)))}
 
 
 def write_evaluations(run_dir, predictor: Predictor, dataset: Dataset, split: str, train_seconds: float) -> dict:
-    """A run's evaluation.json and evaluation_tta.json (metrics, split, training time, cost per face); returns the
-    plain one."""
+    """A run's evaluation files, one per TTA mode (paths.EVALUATION_FILES: metrics, split, training time, cost per
+    face); returns the plain one."""
     results = {}
-    for name, tta in ((EVALUATION_FILE, False), (EVALUATION_TTA_FILE, True)):
-        results[name] = evaluate_dataset(predictor, dataset, tta=tta) | {
-            "split": split, "train_seconds": round(train_seconds, 1), "inference": inference_speed(predictor, tta=tta)}
-        (Path(run_dir) / name).write_text(json.dumps(results[name], indent=2))
-    return results[EVALUATION_FILE]
+    for mode, name in EVALUATION_FILES.items():
+        results[mode] = evaluate_dataset(predictor, dataset, tta=mode) | {
+            "split": split, "train_seconds": round(train_seconds, 1), "inference": inference_speed(predictor, tta=mode)}
+        (Path(run_dir) / name).write_text(json.dumps(results[mode], indent=2))
+    return results["none"]
+
+
+def rescore_model_folder(model_path, data) -> dict:
+    """Rewrite every evaluation file beside a trained or shipped model.keras on the split it was validated on,
+    keeping its recorded training time (e.g. after a new TTA mode was added); returns the plain evaluation."""
+    model_path = Path(model_path)
+    run = read_run(model_path.parent)
+    if run.evaluation is None:
+        raise FileNotFoundError(f"{model_path.parent / EVALUATION_FILE} is missing: not a trained run's folder")
+    predictor = Predictor.load(model_path)
+    split = run.evaluation.get("split", "test")
+    dataset = load_dataset(data, split, predictor.labels)
+    return write_evaluations(model_path.parent, predictor, dataset, split, run.evaluation.get("train_seconds", 0.0))
 
 
 def format_report(metrics: dict) -> str:

@@ -14,6 +14,7 @@ from .paths import live_model_path
 from .pipeline import Analyzer, FaceResult, draw_results
 from .predictor import Predictor
 from .tracking import FaceTracker
+from .tta import tta_mode
 
 LIVE_DETECTOR = DetectorConfig(scale_factor=1.15, min_neighbors=5, min_face=60, max_side=320)
 
@@ -23,7 +24,7 @@ class LiveSettings:
     detector: DetectorConfig = LIVE_DETECTOR
     detect_every: int = 3  # run the detector on every Nth frame, reuse tracked boxes in between
     time_constant: float = 0.15  # seconds; labels follow a real change within ~0.45 s
-    tta: bool = False  # smoothing over frames already averages views of each face; mirror TTA adds little here
+    tta: str = "none"  # smoothing over frames already averages views of each face; TTA would cost each frame 2-18x
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class LiveAnalyzer:
         """Change detector or smoothing settings between frames (e.g. from UI controls)."""
         self.settings = replace(self.settings, **changes)
         self.analyzer.detector = self.settings.detector
-        self.analyzer.tta = self.settings.tta
+        self.analyzer.tta = tta_mode(self.settings.tta)
 
     def reset(self) -> None:
         self.tracker.reset()

@@ -18,6 +18,9 @@ SETTINGS_FILE = "settings.json"
 HISTORY_FILE = "history.csv"
 EVALUATION_FILE = "evaluation.json"
 EVALUATION_TTA_FILE = "evaluation_tta.json"
+EVALUATION_MULTI_FILE = "evaluation_multi.json"
+# One evaluation per test-time augmentation mode (fer_core.tta); runs trained before "multi" existed lack that one.
+EVALUATION_FILES = {"none": EVALUATION_FILE, "mirror": EVALUATION_TTA_FILE, "multi": EVALUATION_MULTI_FILE}
 CHECKPOINT_DIR = "checkpoint"
 # An ensemble folder (fer_core.ensemble) has settings["arch"] == ENSEMBLE_ARCH and its members' files in here.
 ENSEMBLE_ARCH = "ensemble"

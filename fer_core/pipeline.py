@@ -11,6 +11,7 @@ import numpy as np
 from .detect import Box, DetectorConfig, detect_faces
 from .predictor import Predictor
 from .preprocess import preprocess_faces
+from .tta import tta_mode
 
 
 @dataclass(frozen=True)
@@ -44,14 +45,15 @@ def results_from_probabilities(boxes, probabilities: np.ndarray, labels) -> list
 class Analyzer:
     """A predictor plus detection settings; analyze(image) is stateless and thread-safe.
 
-    tta=None follows the model (Predictor.tta_default): mirror TTA where it raised the model's validation accuracy.
+    tta: the test-time augmentation mode (fer_core.tta); None follows the model (Predictor.tta_default), the mode
+    that scored best on its validation split.
     """
 
     def __init__(self, predictor: Predictor | None = None, detector: DetectorConfig = DetectorConfig(),
-                 tta: bool | None = None):
+                 tta: str | bool | None = None):
         self.predictor = predictor or Predictor.load()
         self.detector = detector
-        self.tta = self.predictor.tta_default if tta is None else tta
+        self.tta = self.predictor.tta_default if tta is None else tta_mode(tta)
 
     @property
     def labels(self) -> tuple[str, ...]:

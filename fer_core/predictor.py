@@ -12,8 +12,9 @@ import keras
 import numpy as np
 
 from .labels import EMOTIONS
-from .paths import EVALUATION_FILE, EVALUATION_TTA_FILE, SETTINGS_FILE, default_model_path
+from .paths import EVALUATION_FILES, SETTINGS_FILE, default_model_path
 from .preprocess import INPUT_SIZE
+from .tta import best_tta_mode, tta_mode, tta_views
 
 ENGINES = ("auto", "tflite", "function")
 log = logging.getLogger(__name__)
@@ -60,22 +61,16 @@ def read_labels(model_path: Path, num_outputs: int) -> tuple[str, ...]:
     raise ModelLoadError(f"{model_path}: {num_outputs} outputs and no {SETTINGS_FILE} naming its classes")
 
 
-def tta_helps(evaluation: dict | None, evaluation_tta: dict | None) -> bool:
-    """Whether the mirror-TTA evaluation of a run beats its plain one (False if either is missing)."""
-    try:
-        return float(evaluation_tta["accuracy"]) > float(evaluation["accuracy"])
-    except (KeyError, TypeError, ValueError):
-        return False
-
-
-def read_tta_default(model_path: Path) -> bool:
-    """tta_helps for the evaluation files the training run wrote beside the model; without them, False."""
-    try:
-        plain, mirrored = (json.loads((model_path.parent / name).read_text())
-                           for name in (EVALUATION_FILE, EVALUATION_TTA_FILE))
-    except (OSError, ValueError):
-        return False
-    return tta_helps(plain, mirrored)
+def read_tta_default(model_path: Path) -> str:
+    """The most accurate TTA mode by the evaluation files the training run wrote beside the model (best_tta_mode);
+    without them, "none"."""
+    evaluations = {}
+    for mode, name in EVALUATION_FILES.items():
+        try:
+            evaluations[mode] = json.loads((model_path.parent / name).read_text())
+        except (OSError, ValueError):
+            evaluations[mode] = None
+    return best_tta_mode(evaluations)
 
 
 def load_keras_model(path) -> keras.Model:
@@ -108,18 +103,18 @@ class Predictor:
     engine: "tflite" (TFLite interpreter, the fastest on CPU), "function" (the backend's compiled function) or
     "auto" (TFLite where the backend allows it, else the compiled function). The Keras model stays available as
     `.model` (Grad-CAM needs it). `source` is the .keras file, which keys the cache of converted models.
-    tta_default: whether callers that do not choose should use mirror test-time augmentation (see read_tta_default).
+    tta_default: the test-time augmentation mode (fer_core.tta) for callers that do not choose (see read_tta_default).
     """
 
     def __init__(self, model: keras.Model, labels=EMOTIONS, max_batch: int = 256, name: str = "",
-                 engine: str = "auto", source: Path | None = None, tta_default: bool = False):
+                 engine: str = "auto", source: Path | None = None, tta_default: str = "none"):
         if engine not in ENGINES:
             raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
         self.model = model
         self.labels = tuple(labels)
         self.name = name or model.name
         self.max_batch = max_batch
-        self.tta_default = tta_default
+        self.tta_default = tta_mode(tta_default)
         self.engine = "function"
         self._fn = None
         if engine != "function":
@@ -143,18 +138,16 @@ class Predictor:
                    engine=engine or os.environ.get("FER_ENGINE", "auto"), source=path,
                    tta_default=read_tta_default(path))
 
-    def predict_proba(self, faces: np.ndarray, tta: bool | None = False) -> np.ndarray:
-        """float32 (N, 48, 48, 1) faces -> (N, len(labels)) probabilities; tta averages with the mirror image
-        (None: the model's tta_default)."""
-        if tta is None:
-            tta = self.tta_default
+    def predict_proba(self, faces: np.ndarray, tta: str | bool | None = "none") -> np.ndarray:
+        """float32 (N, 48, 48, 1) faces -> (N, len(labels)) probabilities, averaged over the views of the TTA mode
+        ("none", "mirror", "multi"; a bool means mirror or none; None: the model's tta_default)."""
+        mode = self.tta_default if tta is None else tta_mode(tta)
         faces = np.ascontiguousarray(faces, dtype=np.float32)
         if faces.ndim != 4 or faces.shape[1:] != (INPUT_SIZE, INPUT_SIZE, 1):
             raise ValueError(f"expected (N, 48, 48, 1) faces, got {faces.shape}")
         if len(faces) == 0:
             return np.zeros((0, len(self.labels)), np.float32)
-        out = np.concatenate([self._fn(faces[i:i + self.max_batch]) for i in range(0, len(faces), self.max_batch)])
-        if tta:
-            mirrored = np.ascontiguousarray(faces[:, :, ::-1])
-            out = 0.5 * (out + self.predict_proba(mirrored, tta=False))
-        return out.astype(np.float32, copy=False)
+        views = tta_views(faces, mode)
+        flat = views.reshape(-1, *faces.shape[1:])
+        out = np.concatenate([self._fn(flat[i:i + self.max_batch]) for i in range(0, len(flat), self.max_batch)])
+        return out.reshape(len(views), len(faces), -1).mean(axis=0).astype(np.float32, copy=False)

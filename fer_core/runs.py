@@ -20,6 +20,13 @@ class RunFiles:
     history: list[dict]
     evaluation: dict | None
     evaluation_tta: dict | None
+    evaluation_multi: dict | None = None
+
+    @property
+    def evaluations(self) -> dict[str, dict]:
+        """The evaluations present, by TTA mode ("none", "mirror", "multi"), cheapest first."""
+        found = {"none": self.evaluation, "mirror": self.evaluation_tta, "multi": self.evaluation_multi}
+        return {mode: evaluation for mode, evaluation in found.items() if evaluation}
 
     @property
     def model_path(self) -> Path:
@@ -46,6 +53,7 @@ def read_run(folder) -> RunFiles:
         history=read_history(folder / paths.HISTORY_FILE),
         evaluation=_json(folder / paths.EVALUATION_FILE),
         evaluation_tta=_json(folder / paths.EVALUATION_TTA_FILE),
+        evaluation_multi=_json(folder / paths.EVALUATION_MULTI_FILE),
     )
 
 

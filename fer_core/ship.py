@@ -13,6 +13,8 @@ from .card import write_model_card
 from .runs import read_run
 
 COPIED_FILES = (paths.SETTINGS_FILE, paths.HISTORY_FILE, paths.EVALUATION_FILE, paths.EVALUATION_TTA_FILE)
+# Runs trained before the multi-view TTA mode lack its evaluation; `evaluate --rescore` adds it.
+OPTIONAL_FILES = (paths.EVALUATION_MULTI_FILE,)
 
 
 def ship_run(run_dir, dest) -> Path:
@@ -29,7 +31,7 @@ def ship_run(run_dir, dest) -> Path:
     if dest.resolve() == run_dir.resolve():
         raise ValueError("ship a run into a different folder than its own")
     dest.mkdir(parents=True, exist_ok=True)
-    for name in copied:
+    for name in copied + [name for name in OPTIONAL_FILES if (run_dir / name).is_file()]:
         shutil.copy2(run_dir / name, dest / name)
     if ensemble:
         shutil.copytree(run_dir / paths.MEMBERS_DIR, dest / paths.MEMBERS_DIR, dirs_exist_ok=True)

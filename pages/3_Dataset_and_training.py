@@ -13,6 +13,7 @@ from app_support import page_setup
 from fer_core.data import available_splits, count_faces, sample_faces
 from fer_core.paths import DEFAULT_RUN, MODELS_DIR, list_runs
 from fer_core.runs import RunFiles, member_runs, read_run
+from fer_core.tta import TTA_LABELS, view_count
 
 page_setup("pages/3_Dataset_and_training.py")
 st.title("Dataset & training")
@@ -96,9 +97,11 @@ def run_section(run: RunFiles, key: str) -> None:
     if not evaluation:
         st.info("This run has no evaluation file yet (still training?).")
         return
-    use_tta = run.evaluation_tta is not None and st.toggle("With test-time augmentation (mirror)", key=f"tta_{key}")
-    if use_tta:
-        evaluation = run.evaluation_tta
+    evaluations = run.evaluations
+    if len(evaluations) > 1:
+        mode = st.radio("Test-time augmentation", list(evaluations), horizontal=True, key=f"tta_{key}",
+                        format_func=lambda m: f"{TTA_LABELS[m]} ({view_count(m)} per face)")
+        evaluation = evaluations[mode]
     st.markdown(f"Accuracy **{evaluation['accuracy']:.1%}**, macro-F1 **{evaluation['macro_f1']:.3f}** "
                 f"on {evaluation['n']:,} faces ({evaluation.get('split', 'test')} split)")
     labels = evaluation["labels"]
@@ -139,7 +142,8 @@ def runs_section() -> None:
             ev = run.evaluation or {}
             rows.append({"run": name, "arch": run.settings.get("arch"), "parameters": run.settings.get("parameters"),
                          "epochs": len(run.history), "accuracy": ev.get("accuracy"), "macro_f1": ev.get("macro_f1"),
-                         "accuracy (TTA)": (run.evaluation_tta or {}).get("accuracy")})
+                         "accuracy (mirror TTA)": (run.evaluation_tta or {}).get("accuracy"),
+                         "accuracy (multi-view TTA)": (run.evaluation_multi or {}).get("accuracy")})
         st.dataframe(pd.DataFrame(rows), hide_index=True)
         figure = go.Figure()
         for name in (a, b):

@@ -9,7 +9,7 @@ def _evaluation(accuracy, disgust_recall):
     return {"accuracy": accuracy, "macro_f1": 0.6, "per_class": per_class}
 
 
-def _run(tmp_path, plain, tta):
+def _run(tmp_path, plain, tta, multi=None):
     run = tmp_path / "run"
     run.mkdir()
     settings = {"data": "data", "arch": "vgg_fast", "epochs": 2, "batch_size": 64, "learning_rate": 0.001,
@@ -17,6 +17,8 @@ def _run(tmp_path, plain, tta):
     (run / "settings.json").write_text(json.dumps(settings))
     (run / "evaluation.json").write_text(json.dumps(plain))
     (run / "evaluation_tta.json").write_text(json.dumps(tta))
+    if multi:
+        (run / "evaluation_multi.json").write_text(json.dumps(multi))
     return run
 
 
@@ -32,3 +34,12 @@ def test_per_class_table_and_weaknesses_stay_plain_when_tta_does_not_help(tmp_pa
     assert "Per class (plain, the default)" in card
     assert "| disgust | 0.500 | 0.250 |" in card
     assert "less than 40% of the time: disgust." in card
+
+
+def test_per_class_table_follows_multi_view_tta_when_it_scores_best(tmp_path):
+    card = model_card(_run(tmp_path, _evaluation(0.60, 0.25), _evaluation(0.62, 0.30), _evaluation(0.64, 0.45)))
+    assert "Per class (multi-view TTA, the default)" in card
+    assert "| multi-view TTA | 18 | 0.6400 | 0.6000 |" in card
+    assert "| disgust | 0.500 | 0.450 |" in card
+    for mode in ("none", "mirror", "multi"):
+        assert f"--model models/run/model.keras --tta {mode}" in card

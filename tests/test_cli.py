@@ -65,6 +65,37 @@ def test_evaluate_json_matches_an_independent_count(synthetic_dataset, tiny_mode
     assert f"accuracy={metrics['accuracy']:.4f}" in proc.stdout
 
 
+def test_evaluate_tta_modes_and_the_bare_flag(synthetic_dataset, tiny_model, tmp_path):
+    dataset = load_dataset(synthetic_dataset / "folder", "test")
+    predictor = Predictor.load(tiny_model)
+    for args, mode in ((["--tta", "multi"], "multi"), (["--tta"], "mirror"), (["--no-tta"], "none")):
+        out = tmp_path / f"{mode}.json"
+        run_cli("evaluate", "--data", synthetic_dataset / "folder", "--model", tiny_model, "--json", out, *args)
+        metrics = json.loads(out.read_text())
+        predicted = predictor.predict_proba(to_model_input(dataset.images), tta=mode).argmax(axis=1)
+        assert metrics["tta"] == mode
+        assert metrics["accuracy"] == pytest.approx(float(np.mean(predicted == dataset.labels)), abs=1e-9)
+    proc = run_cli("evaluate", "--data", synthetic_dataset / "folder", "--model", tiny_model, "--tta", "crops",
+                   check=False)
+    assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+def test_rescore_rewrites_every_evaluation_and_the_card(synthetic_dataset, tiny_model, tmp_path):
+    import shutil
+
+    folder = tmp_path / "old_run"
+    shutil.copytree(tiny_model.parent, folder, ignore=shutil.ignore_patterns("checkpoint"))
+    recorded = json.loads((folder / "evaluation.json").read_text())
+    (folder / "evaluation_multi.json").unlink()  # as in a run trained before the multi-view mode existed
+    (folder / "model_card.md").write_text("stale")
+    proc = run_cli("evaluate", "--data", synthetic_dataset / "folder", "--model", folder / "model.keras", "--rescore")
+    multi = json.loads((folder / "evaluation_multi.json").read_text())
+    assert multi["tta"] == "multi" and multi["n"] == 35 and multi["train_seconds"] == recorded["train_seconds"]
+    assert json.loads((folder / "evaluation.json").read_text())["accuracy"] == recorded["accuracy"]
+    assert "multi-view TTA | 18 |" in (folder / "model_card.md").read_text()
+    assert "multi: accuracy" in proc.stdout
+
+
 def test_evaluate_test_only_and_bare_class_folders_and_csv(synthetic_dataset, tiny_model, tmp_path):
     from conftest import synthetic_faces, write_folder_split
 

@@ -45,7 +45,8 @@ def test_the_ensemble_outputs_the_mean_of_its_members(two_runs, synthetic_datase
     assert run.settings["parameters"] == sum(keras.models.load_model(r / "model.keras").count_params()
                                              for r in (first, second))
     assert run.evaluation == json.loads((out / "evaluation.json").read_text())
-    assert evaluation["accuracy"] == run.evaluation["accuracy"] and run.evaluation_tta["tta"] is True
+    assert evaluation["accuracy"] == run.evaluation["accuracy"] and run.evaluation_tta["tta"] == "mirror"
+    assert run.evaluation_multi["tta"] == "multi"
     assert run.evaluation["n"] == 35
     assert read_run(out / "members" / "tiny").history == read_run(first).history
 

@@ -84,26 +84,44 @@ def test_a_model_for_other_inputs_is_refused(tmp_path):
         Predictor.load(tmp_path / "other.keras")
 
 
-def _run_with_accuracies(folder, plain, mirrored):
+def _run_with_accuracies(folder, plain, mirrored, multi=None):
     build_model("mini_xception").save(folder / "model.keras")
     (folder / "evaluation.json").write_text(json.dumps({"accuracy": plain}))
     (folder / "evaluation_tta.json").write_text(json.dumps({"accuracy": mirrored}))
+    if multi is not None:
+        (folder / "evaluation_multi.json").write_text(json.dumps({"accuracy": multi}))
     return folder / "model.keras"
 
 
-@pytest.mark.parametrize(("plain", "mirrored", "expected"), [(0.50, 0.51, True), (0.51, 0.50, False),
-                                                             (0.50, 0.50, False)])
-def test_tta_is_the_default_only_where_it_raised_the_models_own_accuracy(tmp_path, plain, mirrored, expected):
+@pytest.mark.parametrize(("plain", "mirrored", "multi", "expected"), [
+    (0.50, 0.51, None, "mirror"), (0.51, 0.50, None, "none"), (0.50, 0.50, None, "none"),
+    (0.50, 0.51, 0.52, "multi"), (0.50, 0.52, 0.52, "mirror"), (0.53, 0.51, 0.52, "none"),
+])
+def test_the_default_tta_mode_is_the_most_accurate_recorded_one(tmp_path, plain, mirrored, multi, expected):
     from fer_core.pipeline import Analyzer
 
-    predictor = Predictor.load(_run_with_accuracies(tmp_path, plain, mirrored), engine="function")
-    assert predictor.tta_default is expected
-    assert Analyzer(predictor).tta is expected
-    assert Analyzer(predictor, tta=not expected).tta is (not expected)
+    predictor = Predictor.load(_run_with_accuracies(tmp_path, plain, mirrored, multi), engine="function")
+    assert predictor.tta_default == expected
+    assert Analyzer(predictor).tta == expected
+    assert Analyzer(predictor, tta="none").tta == "none"
+    assert Analyzer(predictor, tta=True).tta == "mirror"
     x = np.random.default_rng(3).random((4, 48, 48, 1), dtype=np.float32)
     np.testing.assert_allclose(predictor.predict_proba(x, tta=None), predictor.predict_proba(x, tta=expected))
 
 
 def test_without_evaluation_files_tta_is_off(tmp_path):
     build_model("mini_xception").save(tmp_path / "model.keras")
-    assert Predictor.load(tmp_path / "model.keras", engine="function").tta_default is False
+    assert Predictor.load(tmp_path / "model.keras", engine="function").tta_default == "none"
+
+
+def test_multi_view_tta_averages_the_model_over_its_views(tmp_path):
+    from fer_core.tta import tta_views
+
+    model = build_model("mini_xception")
+    predictor = Predictor(model, max_batch=7, engine="function")  # chunks that cut across views
+    x = np.random.default_rng(4).random((5, 48, 48, 1), dtype=np.float32)
+    views = tta_views(x, "multi")
+    expected = np.mean([np.asarray(model(view, training=False)) for view in views], axis=0)
+    np.testing.assert_allclose(predictor.predict_proba(x, tta="multi"), expected, atol=1e-5)
+    assert not np.allclose(predictor.predict_proba(x, tta="multi"), predictor.predict_proba(x, tta="mirror"),
+                           atol=1e-4)

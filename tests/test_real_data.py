@@ -9,7 +9,7 @@ from test_cli import run_cli
 
 from fer_core.data import load_dataset
 from fer_core.labels import EMOTIONS
-from fer_core.paths import default_model_path
+from fer_core.paths import EVALUATION_FILES, default_model_path
 
 # From the dataset's README: train / test images per class.
 EXPECTED_COUNTS = {
@@ -26,16 +26,34 @@ def test_folder_loader_counts_match_the_dataset_readme(fer_data_dir, split):
     assert dataset.images.shape == (sum(EXPECTED_COUNTS[split].values()), 48, 48)
 
 
-def _hand_count(model, fer_data_dir, mirror: bool):
-    """Correct and total faces per class, independent of fer_core: OpenCV reads every file, Keras classifies."""
+def _hand_views(faces: np.ndarray, mode: str) -> list[np.ndarray]:
+    """The TTA views of (N, 48, 48) float faces, built here with OpenCV from the documented grid."""
+    from fer_core.tta import MULTI_GRID
+
+    if mode == "none":
+        return [faces]
+    mirrored = faces[:, :, ::-1]
+    if mode == "mirror":
+        return [faces, mirrored]
+    views = []
+    for base in (faces, mirrored):
+        for dx, dy, zoom, degrees in MULTI_GRID:
+            matrix = cv2.getRotationMatrix2D((24.0, 24.0), degrees, zoom)
+            matrix[:, 2] += (dx, dy)
+            views.append(np.stack([cv2.warpAffine(np.ascontiguousarray(f), matrix, (48, 48),
+                                                  borderMode=cv2.BORDER_REFLECT_101) for f in base]))
+    return views
+
+
+def _hand_count(model, fer_data_dir, mode: str):
+    """Correct and total faces per class, independent of fer_core's pipeline: OpenCV reads every file and builds the
+    views, Keras classifies."""
     correct, total = {}, {}
     for index, name in enumerate(EMOTIONS):
         files = sorted((fer_data_dir / "test" / name).glob("*.jpg"))
         faces = np.stack([cv2.imread(str(f), cv2.IMREAD_GRAYSCALE) for f in files]).astype(np.float32) / 255.0
-        faces = faces[..., None]
-        p = np.asarray(model(faces, training=False))
-        if mirror:
-            p = (p + np.asarray(model(faces[:, :, ::-1], training=False))) / 2
+        views = _hand_views(faces, mode)
+        p = sum(np.asarray(model(view[..., None], training=False)) for view in views) / len(views)
         correct[name] = int((p.argmax(axis=1) == index).sum())
         total[name] = len(files)
     return correct, total
@@ -55,16 +73,15 @@ def test_evaluate_matches_a_hand_computed_check_of_the_shipped_model(fer_data_di
 
     from fer_core.predictor import read_tta_default
 
-    mirror = tta_flag is None and read_tta_default(default_model_path())
-    assert reported["tta"] is mirror
+    mode = read_tta_default(default_model_path()) if tta_flag is None else "none"
+    assert reported["tta"] == mode
     model = keras.models.load_model(default_model_path(), compile=False)
-    correct, total = _hand_count(model, fer_data_dir, mirror)
+    correct, total = _hand_count(model, fer_data_dir, mode)
     assert reported["n"] == sum(total.values()) == 3589
     assert reported["accuracy"] == pytest.approx(sum(correct.values()) / sum(total.values()), abs=ONE_FACE)
     for name in EMOTIONS:
         assert reported["per_class"][name]["recall"] == pytest.approx(correct[name] / total[name],
                                                                       abs=1.5 / total[name])
     # The shipped run's own evaluation files say the same.
-    shipped = json.loads((default_model_path().parent / ("evaluation_tta.json" if mirror else "evaluation.json"))
-                         .read_text())
+    shipped = json.loads((default_model_path().parent / EVALUATION_FILES[mode]).read_text())
     assert shipped["accuracy"] == pytest.approx(reported["accuracy"], abs=ONE_FACE)

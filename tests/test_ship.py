@@ -15,7 +15,7 @@ def test_shipped_model_predicts_the_same_without_its_optimizer(tiny_model, tmp_p
 
     shipped, trained = read_run(dest), read_run(run)
     assert shipped.settings == trained.settings and shipped.history == trained.history
-    assert shipped.evaluation == trained.evaluation and shipped.evaluation_tta == trained.evaluation_tta
+    assert shipped.evaluation == trained.evaluation and shipped.evaluations == trained.evaluations
     assert not (dest / "checkpoint").exists()
     assert getattr(keras.models.load_model(dest / "model.keras"), "optimizer", None) is None
     assert keras.models.load_model(tiny_model).optimizer is not None
@@ -28,7 +28,8 @@ def test_shipped_model_predicts_the_same_without_its_optimizer(tiny_model, tmp_p
 
     card = (dest / "model_card.md").read_text()
     assert "python -m fer_core ship runs/tiny" in card
-    assert f"| plain | {trained.evaluation['accuracy']:.4f} |" in card
+    assert f"| plain | 1 | {trained.evaluation['accuracy']:.4f} |" in card
+    assert "evaluation_multi.json" in {p.name for p in dest.iterdir()}
 
 
 def test_an_unfinished_run_is_refused(tiny_model, tmp_path):

@@ -7,8 +7,8 @@ import pytest
 
 from fer_core.training import TrainSettings, learning_rate_at, train
 
-RUN_FILES = {"settings.json", "history.csv", "model.keras", "evaluation.json", "evaluation_tta.json", "checkpoint",
-             "model_card.md"}
+RUN_FILES = {"settings.json", "history.csv", "model.keras", "evaluation.json", "evaluation_tta.json",
+             "evaluation_multi.json", "checkpoint", "model_card.md"}
 
 
 def _history(run):
@@ -38,7 +38,7 @@ def test_train_writes_run_files_and_resume_continues(synthetic_dataset, tmp_path
     evaluation = json.loads((run / "evaluation.json").read_text())
     assert evaluation["accuracy"] == pytest.approx(best, abs=1e-6)
     card = (run / "model_card.md").read_text()
-    assert f"| plain | {evaluation['accuracy']:.4f} |" in card
+    assert f"| plain | 1 | {evaluation['accuracy']:.4f} |" in card
     assert "--epochs 3" in card and "--label-smoothing 0.1" in card and "--class-weights" in card
     # The resume changed --epochs, so the card reproduces both parts.
     assert json.loads((run / "settings.json").read_text())["schedule_changes"] == [{"after_epoch": 1,
@@ -49,7 +49,8 @@ def test_train_writes_run_files_and_resume_continues(synthetic_dataset, tmp_path
     speed = evaluation["inference"]
     assert speed["engine"] in ("tflite", "function") and speed["batch1_ms"] > 0 and speed["batch32_faces_per_s"] > 0
     assert f"{speed['batch1_ms']:.2f} ms at batch 1" in card
-    assert json.loads((run / "evaluation_tta.json").read_text())["inference"]["tta"] is True
+    assert json.loads((run / "evaluation_tta.json").read_text())["inference"]["tta"] == "mirror"
+    assert json.loads((run / "evaluation_multi.json").read_text())["inference"]["tta"] == "multi"
 
 
 def test_a_run_in_parts_stops_and_resumes(synthetic_dataset, tmp_path):
