@@ -46,17 +46,17 @@ def _command(settings: dict, out: str, extra: str = "") -> str:
 
 
 def _inference_line(evaluations: dict[str, dict], default: str, machine) -> str:
-    chosen = (f"{TTA_LABELS[default]} ({view_count(default)} views per face) scored best, so `analyze` and `evaluate` "
-              "use it by default" if default != "none" else "no TTA mode beat the plain network, so TTA is off by "
-              "default")
+    chosen = (f"`analyze` and `evaluate` use {TTA_LABELS[default]} ({view_count(default)} views per face) by default: "
+              "it scored best" if default != "none" else
+              "`analyze` and `evaluate` use no TTA by default: no mode beat the plain network")
     costs = [f"{TTA_LABELS[mode]} {ev['inference']['batch1_ms']:.2f} ms at batch 1 and "
              f"{ev['inference']['batch32_faces_per_s']:,.0f} faces/s at batch 32"
              for mode, ev in evaluations.items() if ev.get("inference")]
     if not costs:
-        return chosen[0].upper() + chosen[1:] + "."
+        return f"{chosen}."
     engine = next(ev["inference"]["engine"] for ev in evaluations.values() if ev.get("inference"))
-    return (f"Inference cost per face ({engine} engine, {machine}): {'; '.join(costs)}. {chosen[0].upper()}"
-            f"{chosen[1:]}; the live camera runs one pass per face.")
+    return (f"Inference cost per face ({engine} engine, {machine}): {'; '.join(costs)}. {chosen}; the live camera "
+            "runs one pass per face.")
 
 
 def _epoch_time(history: list[dict]) -> str:
