@@ -40,6 +40,8 @@ def _command(settings: dict, out: str, extra: str = "") -> str:
         parts.append(f"--teacher {settings['teacher']} --distill {settings.get('distill')}")
     if settings.get("init_from"):
         parts.append(f"--init-from {settings['init_from']}")
+    if settings.get("swa_start"):
+        parts.append(f"--swa-start {settings['swa_start']}")
     if extra:
         parts.append(extra)
     return " \\\n    ".join(parts)
@@ -71,6 +73,20 @@ def _changes_note(settings: dict) -> str:
     return f" ({'; '.join(notes)}; the rest on the {settings.get('epochs')}-epoch one)" if notes else ""
 
 
+def _kept_model(run) -> str:
+    """Which candidate became model.keras: the best epoch, or the weight average (SWA) at some epoch."""
+    swa_start = run.settings.get("swa_start")
+    if not swa_start:
+        return "best epoch kept by validation accuracy"
+    best_epoch = max(run.history, key=lambda r: r.get("val_accuracy") or -1.0, default=None)
+    best_swa = max(run.history, key=lambda r: r.get("swa_val_accuracy") or -1.0, default=None)
+    rule = ("each epoch and the running average of the weights from epoch "
+            f"{swa_start} on (SWA, batch norm recalibrated on training faces) compete by validation accuracy")
+    if best_swa and (best_swa.get("swa_val_accuracy") or -1.0) > (best_epoch.get("val_accuracy") or -1.0):
+        return f"{rule}; kept: the average of epochs {swa_start}-{int(best_swa['epoch'])}"
+    return f"{rule}; kept: epoch {int(best_epoch['epoch'])}" if best_epoch else rule
+
+
 def _single_header(run) -> list[str]:
     s = run.settings
     hours = (run.evaluation or {}).get("train_seconds", 0) / 3600
@@ -78,8 +94,7 @@ def _single_header(run) -> list[str]:
         f"- Architecture: `{s.get('arch')}`, {s.get('parameters', 0):,} parameters, input 48x48 gray, "
         f"{len(s.get('classes', []))} classes ({', '.join(s.get('classes', []))})",
         f"- Data: FER2013 `train/` ({s.get('train_images', 0):,} faces) from `{s.get('data')}`, validated on "
-        f"`{s.get('val_split')}/` ({s.get('val_images', 0):,} faces, PublicTest); "
-        "best epoch kept by validation accuracy",
+        f"`{s.get('val_split')}/` ({s.get('val_images', 0):,} faces, PublicTest); {_kept_model(run)}",
         f"- Settings: {s.get('epochs')} epochs, batch {s.get('batch_size')}, {s.get('optimizer')} at peak lr "
         f"{s.get('learning_rate')} with {s.get('schedule')} schedule ({s.get('warmup_epochs')} warm-up), "
         f"label smoothing {s.get('label_smoothing')}, class weights {s.get('class_weights')}, "

@@ -42,6 +42,9 @@ def _add_train(sub) -> None:
                    help="weight of the teacher's probabilities in the target (default: %(default)s)")
     p.add_argument("--init-from", metavar="MODEL",
                    help="start from this .keras model's weights (same --arch) instead of random ones: a warm restart")
+    p.add_argument("--swa-start", type=int, default=0, metavar="EPOCH",
+                   help="average the weights from this epoch on (stochastic weight averaging; batch norm is "
+                        "recalibrated); the average competes with each epoch for the best model (default: off)")
     p.add_argument("--val-split", default="test", help="split used for validation (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, help="train on only N faces (quick checks)")
@@ -139,7 +142,7 @@ def run_train(args) -> int:
         label_smoothing=args.label_smoothing, class_weights=args.class_weights, augment=not args.no_augment,
         random_erasing=args.random_erasing, classes=args.classes.split(",") if args.classes else None,
         val_split=args.val_split, seed=args.seed, limit=args.limit, teacher=args.teacher, distill=args.distill,
-        init_from=args.init_from,
+        init_from=args.init_from, swa_start=args.swa_start,
     )
     verbose = {"bar": 1, "epoch": 2, "none": 0}[args.progress]
     from .evaluation import format_report

@@ -17,7 +17,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from . import paths
+from . import paths, swa
 from .augment import augment_batch
 from .card import write_model_card
 from .data import load_dataset
@@ -50,9 +50,12 @@ class TrainSettings:
     teacher: str | None = None  # a .keras model whose probabilities are blended into the targets (distillation)
     distill: float = 0.5  # weight of the teacher's probabilities in each target; the label keeps 1 - distill
     init_from: str | None = None  # a .keras model of the same architecture whose weights start the run (warm restart)
+    swa_start: int = 0  # from this epoch on, average the weights of every epoch's end (fer_core.swa); 0: off
 
 
-HISTORY_FIELDS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds"]
+HISTORY_FIELDS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds",
+                  "swa_val_accuracy"]
+SWA_FILE = "swa.npz"
 
 
 class FaceBatches(keras.utils.PyDataset):
@@ -108,11 +111,16 @@ def learning_rate_at(settings: TrainSettings, epoch: int) -> float:
 class RunRecorder(keras.callbacks.Callback):
     """Sets the epoch's learning rate, appends history, saves the best model and the resume checkpoint."""
 
-    def __init__(self, run_dir: Path, settings: TrainSettings, best: float, elapsed: float):
+    def __init__(self, run_dir: Path, settings: TrainSettings, best: float, elapsed: float, val=None,
+                 calibration=None):
         super().__init__()
         self.run_dir, self.settings = run_dir, settings
         self.best, self.elapsed = best, elapsed
         self.checkpoint = run_dir / paths.CHECKPOINT_DIR
+        # For weight averaging: validation (model input, labels) and the faces that recalibrate batch norm.
+        self.val, self.calibration = val, calibration
+        stored = self.checkpoint / SWA_FILE
+        self.average = swa.WeightAverage.load(stored) if stored.is_file() else swa.WeightAverage()
 
     def on_epoch_begin(self, epoch, logs=None):
         self.model.optimizer.learning_rate.assign(learning_rate_at(self.settings, epoch))
@@ -125,6 +133,11 @@ class RunRecorder(keras.callbacks.Callback):
         row = {"epoch": epoch + 1, "learning_rate": learning_rate_at(self.settings, epoch),
                "seconds": round(seconds, 1)}
         row.update({k: float(logs[k]) for k in ("loss", "accuracy", "val_loss", "val_accuracy") if k in logs})
+        averaged = None
+        if self.settings.swa_start and epoch + 1 >= self.settings.swa_start:
+            self.average.add(self.model.get_weights())
+            averaged = swa.averaged_model(self.model, self.average, self.calibration)
+            row["swa_val_accuracy"] = swa.accuracy(averaged, *self.val)
         history = self.run_dir / paths.HISTORY_FILE
         new = not history.exists()
         with open(history, "a", newline="") as f:
@@ -132,12 +145,18 @@ class RunRecorder(keras.callbacks.Callback):
             if new:
                 writer.writeheader()
             writer.writerow(row)
-        val = float(logs.get("val_accuracy", -1.0))
-        if val > self.best:
-            self.best = val
-            self.model.save(self.run_dir / paths.MODEL_FILE)
+        # The averaged network is one more candidate for the best model, under the same validation rule.
+        candidates = [(float(logs.get("val_accuracy", -1.0)), self.model)]
+        if averaged is not None:
+            candidates.append((row["swa_val_accuracy"], averaged))
+        for val, candidate in candidates:
+            if val > self.best:
+                self.best = val
+                candidate.save(self.run_dir / paths.MODEL_FILE)
         self.checkpoint.mkdir(exist_ok=True)
         self.model.save(self.checkpoint / "last.keras")
+        if self.average.count:
+            self.average.save(self.checkpoint / SWA_FILE)
         state = {"epoch": epoch + 1, "best_val_accuracy": self.best, "train_seconds": round(self.elapsed, 1)}
         (self.checkpoint / "state.json").write_text(json.dumps(state, indent=2))
 
@@ -206,7 +225,7 @@ def train(settings: TrainSettings, resume: bool = False, verbose: int = 2, stop_
         initial_epoch, best, elapsed = state["epoch"], state["best_val_accuracy"], state["train_seconds"]
         _truncate_history(run_dir / paths.HISTORY_FILE, initial_epoch)
     else:
-        for name in (paths.HISTORY_FILE, paths.MODEL_FILE):
+        for name in (paths.HISTORY_FILE, paths.MODEL_FILE, f"{paths.CHECKPOINT_DIR}/{SWA_FILE}"):
             (run_dir / name).unlink(missing_ok=True)
         model = build_model(settings.arch, num_classes)
         if settings.init_from:
@@ -240,7 +259,8 @@ def train(settings: TrainSettings, resume: bool = False, verbose: int = 2, stop_
             raise ValueError(f"teacher {settings.teacher} predicts {teacher.labels}, the run trains {classes}")
     batches = FaceBatches(images, labels, num_classes, settings, class_weight, epoch=initial_epoch, teacher=teacher)
     val = (to_model_input(val_set.images), keras.utils.to_categorical(val_set.labels, num_classes))
-    recorder = RunRecorder(run_dir, settings, best, elapsed)
+    recorder = RunRecorder(run_dir, settings, best, elapsed, val=(val[0], val_set.labels),
+                           calibration=swa.calibration_faces(images, settings.seed))
     last_epoch = min(settings.epochs, stop_after) if stop_after else settings.epochs
     if initial_epoch < last_epoch:
         model.fit(batches, validation_data=val, epochs=last_epoch, initial_epoch=initial_epoch,

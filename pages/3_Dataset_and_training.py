@@ -64,8 +64,9 @@ def dataset_section() -> None:
 def curves(run: RunFiles) -> go.Figure:
     history = pd.DataFrame(run.history)
     figure = go.Figure()
-    for column, dash in (("loss", None), ("val_loss", "dot"), ("accuracy", None), ("val_accuracy", "dot")):
-        if column in history:
+    for column, dash in (("loss", None), ("val_loss", "dot"), ("accuracy", None), ("val_accuracy", "dot"),
+                         ("swa_val_accuracy", "dash")):
+        if column in history and history[column].notna().any():
             axis = "y2" if "accuracy" in column else "y"
             figure.add_scatter(x=history["epoch"], y=history[column], name=column, line={"dash": dash}, yaxis=axis)
     figure.update_layout(title=f"{run.name}: loss (left) and accuracy (right)", xaxis_title="epoch",
