@@ -95,9 +95,10 @@ def _single_header(run) -> list[str]:
         f"{len(s.get('classes', []))} classes ({', '.join(s.get('classes', []))})",
         f"- Data: FER2013 `train/` ({s.get('train_images', 0):,} faces) from `{s.get('data')}`, validated on "
         f"`{s.get('val_split')}/` ({s.get('val_images', 0):,} faces, PublicTest); {_kept_model(run)}",
-        f"- Settings: {s.get('epochs')} epochs, batch {s.get('batch_size')}, {s.get('optimizer')} at peak lr "
-        f"{s.get('learning_rate')} with {s.get('schedule')} schedule ({s.get('warmup_epochs')} warm-up), "
-        f"label smoothing {s.get('label_smoothing')}, class weights {s.get('class_weights')}, "
+        f"- Settings: {s.get('epochs')} epochs, batch {s.get('batch_size')}, {s.get('optimizer')} at "
+        + (f"a constant lr {s.get('learning_rate')}, " if s.get("schedule") == "constant" else
+           f"peak lr {s.get('learning_rate')} with {s.get('schedule')} schedule ({s.get('warmup_epochs')} warm-up), ")
+        + f"label smoothing {s.get('label_smoothing')}, class weights {s.get('class_weights')}, "
         f"augmentation {s.get('augment')} "
         f"(flip, rotation, zoom, shift; random erasing {s.get('random_erasing')}), seed {s.get('seed')}"
         f"{_changes_note(s)}"
