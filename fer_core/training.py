@@ -260,7 +260,7 @@ def train(settings: TrainSettings, resume: bool = False, verbose: int = 2, stop_
     batches = FaceBatches(images, labels, num_classes, settings, class_weight, epoch=initial_epoch, teacher=teacher)
     val = (to_model_input(val_set.images), keras.utils.to_categorical(val_set.labels, num_classes))
     recorder = RunRecorder(run_dir, settings, best, elapsed, val=(val[0], val_set.labels),
-                           calibration=swa.calibration_faces(images, settings.seed))
+                           calibration=swa.calibration_faces(images, settings.seed) if settings.swa_start else None)
     last_epoch = min(settings.epochs, stop_after) if stop_after else settings.epochs
     if initial_epoch < last_epoch:
         model.fit(batches, validation_data=val, epochs=last_epoch, initial_epoch=initial_epoch,
