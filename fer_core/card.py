@@ -99,8 +99,9 @@ def _single_header(run) -> list[str]:
         + (f"a constant lr {s.get('learning_rate')}, " if s.get("schedule") == "constant" else
            f"peak lr {s.get('learning_rate')} with {s.get('schedule')} schedule ({s.get('warmup_epochs')} warm-up), ")
         + f"label smoothing {s.get('label_smoothing')}, class weights {s.get('class_weights')}, "
-        f"augmentation {s.get('augment')} "
-        f"(flip, rotation, zoom, shift; random erasing {s.get('random_erasing')}), seed {s.get('seed')}"
+        + (f"augmentation (flip, rotation, zoom, shift; random erasing {s.get('random_erasing')})"
+           if s.get("augment", True) else "no augmentation (the faces as they are)")
+        + f", seed {s.get('seed')}"
         f"{_changes_note(s)}"
         + (f"; distilled from `{s['teacher']}` (its probabilities weigh {s.get('distill')} in each target)"
            if s.get("teacher") else "")
