@@ -7,7 +7,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = REPO_ROOT / "models"
-DEFAULT_RUN = "vgg_fast_v2r3_swa"
+DEFAULT_RUN = "vgg_fast_v2r3_swa_clean"
 # The live camera classifies every face of every frame, so it may use a lighter network than photos, videos and
 # evaluate; None means the default run.
 LIVE_RUN: str | None = None
