@@ -87,6 +87,19 @@ def _kept_model(run) -> str:
     return f"{rule}; kept: epoch {int(best_epoch['epoch'])}" if best_epoch else rule
 
 
+def _rate(settings: dict) -> str:
+    if settings.get("schedule") == "constant":
+        return f"a constant lr {settings.get('learning_rate')}"
+    return (f"peak lr {settings.get('learning_rate')} with {settings.get('schedule')} schedule "
+            f"({settings.get('warmup_epochs')} warm-up)")
+
+
+def _augmentation(settings: dict) -> str:
+    if not settings.get("augment", True):
+        return "no augmentation (the faces as they are)"
+    return f"augmentation (flip, rotation, zoom, shift; random erasing {settings.get('random_erasing')})"
+
+
 def _single_header(run) -> list[str]:
     s = run.settings
     hours = (run.evaluation or {}).get("train_seconds", 0) / 3600
@@ -96,13 +109,8 @@ def _single_header(run) -> list[str]:
         f"- Data: FER2013 `train/` ({s.get('train_images', 0):,} faces) from `{s.get('data')}`, validated on "
         f"`{s.get('val_split')}/` ({s.get('val_images', 0):,} faces, PublicTest); {_kept_model(run)}",
         f"- Settings: {s.get('epochs')} epochs, batch {s.get('batch_size')}, {s.get('optimizer')} at "
-        + (f"a constant lr {s.get('learning_rate')}, " if s.get("schedule") == "constant" else
-           f"peak lr {s.get('learning_rate')} with {s.get('schedule')} schedule ({s.get('warmup_epochs')} warm-up), ")
-        + f"label smoothing {s.get('label_smoothing')}, class weights {s.get('class_weights')}, "
-        + (f"augmentation (flip, rotation, zoom, shift; random erasing {s.get('random_erasing')})"
-           if s.get("augment", True) else "no augmentation (the faces as they are)")
-        + f", seed {s.get('seed')}"
-        f"{_changes_note(s)}"
+        f"{_rate(s)}, label smoothing {s.get('label_smoothing')}, class weights {s.get('class_weights')}, "
+        f"{_augmentation(s)}, seed {s.get('seed')}{_changes_note(s)}"
         + (f"; distilled from `{s['teacher']}` (its probabilities weigh {s.get('distill')} in each target)"
            if s.get("teacher") else "")
         + (f"; started from the weights of `{s['init_from']}` (a warm restart), so its training time adds to that "
