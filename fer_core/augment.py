@@ -26,3 +26,11 @@ def augment_batch(faces: np.ndarray, rng: np.random.Generator, max_rotation: flo
             y, x = rng.integers(0, h - eh), rng.integers(0, w - ew)
             out[i, y:y + eh, x:x + ew] = rng.integers(0, 256, (eh, ew), dtype=np.uint8)
     return out
+
+
+def flip_batch(faces: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Mirror a random half of the faces and leave the rest as they are (the mirror TTA's two views)."""
+    flips = rng.random(len(faces)) < 0.5
+    out = faces.copy()
+    out[flips] = faces[flips, :, ::-1]
+    return out

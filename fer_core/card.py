@@ -32,6 +32,8 @@ def _command(settings: dict, out: str, extra: str = "") -> str:
         parts.append("--class-weights")
     if not settings.get("augment", True):
         parts.append("--no-augment")
+    elif settings.get("flip_only"):
+        parts.append("--flip-only")
     if settings.get("random_erasing"):
         parts.append(f"--random-erasing {settings['random_erasing']}")
     if settings.get("classes") and len(settings["classes"]) != 7:
@@ -97,6 +99,8 @@ def _rate(settings: dict) -> str:
 def _augmentation(settings: dict) -> str:
     if not settings.get("augment", True):
         return "no augmentation (the faces as they are)"
+    if settings.get("flip_only"):
+        return "horizontal flips only (no rotation, zoom or shift)"
     return f"augmentation (flip, rotation, zoom, shift; random erasing {settings.get('random_erasing')})"
 
 

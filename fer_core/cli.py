@@ -35,6 +35,8 @@ def _add_train(sub) -> None:
     p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--class-weights", action="store_true", help="weight the loss by inverse class frequency")
     p.add_argument("--no-augment", action="store_true", help="switch off flips, rotations, zoom and shifts")
+    p.add_argument("--flip-only", action="store_true",
+                   help="augment with horizontal flips only (no rotation, zoom, shift or erasing)")
     p.add_argument("--random-erasing", type=float, default=0.0, help="probability of erasing a random patch")
     p.add_argument("--teacher", help="distil from this .keras model (e.g. an ensemble): its probabilities on each "
                                      "augmented face are blended into the target")
@@ -140,6 +142,7 @@ def run_train(args) -> int:
         data=args.data, out=args.out, arch=args.arch, epochs=args.epochs, batch_size=args.batch_size,
         learning_rate=args.lr, optimizer=args.optimizer, schedule=args.schedule, warmup_epochs=args.warmup_epochs,
         label_smoothing=args.label_smoothing, class_weights=args.class_weights, augment=not args.no_augment,
+        flip_only=args.flip_only,
         random_erasing=args.random_erasing, classes=args.classes.split(",") if args.classes else None,
         val_split=args.val_split, seed=args.seed, limit=args.limit, teacher=args.teacher, distill=args.distill,
         init_from=args.init_from, swa_start=args.swa_start,

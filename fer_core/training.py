@@ -18,7 +18,7 @@ import keras
 import numpy as np
 
 from . import paths, swa
-from .augment import augment_batch
+from .augment import augment_batch, flip_batch
 from .card import write_model_card
 from .data import load_dataset
 from .evaluation import write_evaluations
@@ -42,6 +42,7 @@ class TrainSettings:
     label_smoothing: float = 0.0
     class_weights: bool = False
     augment: bool = True
+    flip_only: bool = False  # with augment: mirror images only, no rotation, zoom, shift or erasing
     random_erasing: float = 0.0
     classes: list[str] | None = None
     val_split: str = "test"
@@ -81,7 +82,8 @@ class FaceBatches(keras.utils.PyDataset):
         faces = self.images[idx]
         if self.settings.augment:
             rng = np.random.default_rng((self.settings.seed, self.epoch, index))
-            faces = augment_batch(faces, rng, erase_prob=self.settings.random_erasing)
+            faces = (flip_batch(faces, rng) if self.settings.flip_only
+                     else augment_batch(faces, rng, erase_prob=self.settings.random_erasing))
         y = keras.utils.to_categorical(self.labels[idx], self.num_classes)
         x = to_model_input(faces)
         if self.teacher is not None:

@@ -54,3 +54,8 @@ def test_settings_line_and_reproduce_command_say_whether_faces_were_augmented(tm
     clean = model_card(run)
     assert "no augmentation (the faces as they are)" in clean and "flip, rotation" not in clean
     assert "--no-augment" in clean
+    settings |= {"augment": True, "flip_only": True}
+    (run / "settings.json").write_text(json.dumps(settings))
+    flipped = model_card(run)
+    assert "horizontal flips only (no rotation, zoom or shift)" in flipped and "flip, rotation" not in flipped
+    assert "--flip-only" in flipped and "--no-augment" not in flipped

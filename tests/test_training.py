@@ -128,3 +128,19 @@ def test_init_from_starts_the_run_from_a_trained_models_weights(synthetic_datase
     with pytest.raises(ValueError, match="--init-from"):
         train(TrainSettings(data=str(synthetic_dataset / "folder"), out=str(tmp_path / "bad"), epochs=1,
                             arch="vgg_fast", init_from=str(tiny_model)), verbose=0)
+
+
+def test_flip_only_batches_hold_each_face_or_its_mirror(synthetic_dataset):
+    from fer_core.data import load_dataset
+    from fer_core.preprocess import to_model_input
+    from fer_core.training import FaceBatches
+
+    train_set = load_dataset(str(synthetic_dataset / "folder"), "train")
+    settings = TrainSettings(data="", out="", batch_size=16, flip_only=True)
+    x, _ = FaceBatches(train_set.images, train_set.labels, 7, settings)[0]
+    faces = train_set.images[FaceBatches(train_set.images, train_set.labels, 7, settings)._order[:16]]
+    plain, mirror = to_model_input(faces), to_model_input(faces[:, :, ::-1])
+    same = np.isclose(x, plain).all(axis=(1, 2, 3))
+    flipped = np.isclose(x, mirror).all(axis=(1, 2, 3))
+    assert (same | flipped).all()
+    assert (flipped & ~same).any() and (same & ~flipped).any()
