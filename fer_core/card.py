@@ -40,6 +40,8 @@ def _command(settings: dict, out: str, extra: str = "") -> str:
         parts.append(f"--classes {','.join(settings['classes'])}")
     if settings.get("teacher"):
         parts.append(f"--teacher {settings['teacher']} --distill {settings.get('distill')}")
+        if settings.get("teacher_tta", "none") != "none":
+            parts.append(f"--teacher-tta {settings['teacher_tta']}")
     if settings.get("init_from"):
         parts.append(f"--init-from {settings['init_from']}")
     if settings.get("swa_start"):
@@ -96,6 +98,15 @@ def _rate(settings: dict) -> str:
             f"({settings.get('warmup_epochs')} warm-up)")
 
 
+def _teacher(settings: dict) -> str:
+    if not settings.get("teacher"):
+        return ""
+    mode = settings.get("teacher_tta", "none")
+    views = f", averaged over its {view_count(mode)} {TTA_LABELS[mode]} views," if mode != "none" else ""
+    return (f"; distilled from `{settings['teacher']}` (its probabilities{views} weigh {settings.get('distill')} "
+            "in each target)")
+
+
 def _augmentation(settings: dict) -> str:
     if not settings.get("augment", True):
         return "no augmentation (the faces as they are)"
@@ -115,8 +126,7 @@ def _single_header(run) -> list[str]:
         f"- Settings: {s.get('epochs')} epochs, batch {s.get('batch_size')}, {s.get('optimizer')} at "
         f"{_rate(s)}, label smoothing {s.get('label_smoothing')}, class weights {s.get('class_weights')}, "
         f"{_augmentation(s)}, seed {s.get('seed')}{_changes_note(s)}"
-        + (f"; distilled from `{s['teacher']}` (its probabilities weigh {s.get('distill')} in each target)"
-           if s.get("teacher") else "")
+        + _teacher(s)
         + (f"; started from the weights of `{s['init_from']}` (a warm restart), so its training time adds to that "
            "model's" if s.get("init_from") else ""),
         f"- Training: {len(run.history)} epochs run, {hours:.2f} h wall-clock{_epoch_time(run.history)} on "

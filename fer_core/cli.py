@@ -42,6 +42,9 @@ def _add_train(sub) -> None:
                                      "augmented face are blended into the target")
     p.add_argument("--distill", type=float, default=0.5,
                    help="weight of the teacher's probabilities in the target (default: %(default)s)")
+    p.add_argument("--teacher-tta", choices=["none", "mirror", "multi"], default="none",
+                   help="the teacher averages its probabilities over these test-time views (default: %(default)s); "
+                        "with --no-augment or --flip-only they are computed once for the whole run")
     p.add_argument("--init-from", metavar="MODEL",
                    help="start from this .keras model's weights (same --arch) instead of random ones: a warm restart")
     p.add_argument("--swa-start", type=int, default=0, metavar="EPOCH",
@@ -145,6 +148,7 @@ def run_train(args) -> int:
         flip_only=args.flip_only,
         random_erasing=args.random_erasing, classes=args.classes.split(",") if args.classes else None,
         val_split=args.val_split, seed=args.seed, limit=args.limit, teacher=args.teacher, distill=args.distill,
+        teacher_tta=args.teacher_tta,
         init_from=args.init_from, swa_start=args.swa_start,
     )
     verbose = {"bar": 1, "epoch": 2, "none": 0}[args.progress]

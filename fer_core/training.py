@@ -50,6 +50,7 @@ class TrainSettings:
     limit: int | None = None  # use only the first N shuffled training faces (smoke tests)
     teacher: str | None = None  # a .keras model whose probabilities are blended into the targets (distillation)
     distill: float = 0.5  # weight of the teacher's probabilities in each target; the label keeps 1 - distill
+    teacher_tta: str = "none"  # views the teacher averages over (fer_core.tta): a TTA teacher for a one-pass student
     init_from: str | None = None  # a .keras model of the same architecture whose weights start the run (warm restart)
     swa_start: int = 0  # from this epoch on, average the weights of every epoch's end (fer_core.swa); 0: off
 
@@ -63,10 +64,11 @@ class FaceBatches(keras.utils.PyDataset):
     """Shuffled, augmented, one-hot batches with optional per-sample class weights."""
 
     def __init__(self, images, labels, num_classes, settings: TrainSettings, class_weight=None, epoch=0,
-                 teacher: Predictor | None = None):
+                 teacher: Predictor | None = None, teacher_targets: np.ndarray | None = None):
         super().__init__()
         self.images, self.labels, self.num_classes = images, labels, num_classes
         self.settings, self.class_weight, self.teacher = settings, class_weight, teacher
+        self.teacher_targets = teacher_targets  # per training face, when they do not depend on the augmentation
         self.epoch = epoch
         self._order = self._shuffle()
 
@@ -86,10 +88,13 @@ class FaceBatches(keras.utils.PyDataset):
                      else augment_batch(faces, rng, erase_prob=self.settings.random_erasing))
         y = keras.utils.to_categorical(self.labels[idx], self.num_classes)
         x = to_model_input(faces)
-        if self.teacher is not None:
+        if self.teacher_targets is not None:
+            alpha = self.settings.distill
+            y = (1 - alpha) * y + alpha * self.teacher_targets[idx]
+        elif self.teacher is not None:
             # The teacher sees the same augmented faces, so its soft targets match what the student sees.
             alpha = self.settings.distill
-            y = (1 - alpha) * y + alpha * self.teacher.predict_proba(x)
+            y = (1 - alpha) * y + alpha * self.teacher.predict_proba(x, tta=self.settings.teacher_tta)
         if self.class_weight is None:
             return x, y
         return x, y, self.class_weight[self.labels[idx]].astype(np.float32)
@@ -161,6 +166,17 @@ class RunRecorder(keras.callbacks.Callback):
             self.average.save(self.checkpoint / SWA_FILE)
         state = {"epoch": epoch + 1, "best_val_accuracy": self.best, "train_seconds": round(self.elapsed, 1)}
         (self.checkpoint / "state.json").write_text(json.dumps(state, indent=2))
+
+
+def _fixed_teacher_targets(teacher: Predictor, images: np.ndarray, settings: TrainSettings) -> np.ndarray | None:
+    """The teacher's probabilities for every training face, computed once, when the student's batches cannot change
+    them: faces left as they are, or only mirrored while the teacher averages a view set that holds every mirror.
+    Otherwise (None) the teacher predicts on each augmented batch."""
+    if settings.augment and not (settings.flip_only and settings.teacher_tta != "none"):
+        return None
+    chunk = 1024
+    return np.concatenate([teacher.predict_proba(to_model_input(images[i:i + chunk]), tta=settings.teacher_tta)
+                           for i in range(0, len(images), chunk)])
 
 
 def _balanced_weights(labels, num_classes) -> np.ndarray:
@@ -259,7 +275,9 @@ def train(settings: TrainSettings, resume: bool = False, verbose: int = 2, stop_
         teacher = Predictor.load(settings.teacher)
         if list(teacher.labels) != classes:
             raise ValueError(f"teacher {settings.teacher} predicts {teacher.labels}, the run trains {classes}")
-    batches = FaceBatches(images, labels, num_classes, settings, class_weight, epoch=initial_epoch, teacher=teacher)
+    targets = _fixed_teacher_targets(teacher, images, settings) if teacher is not None else None
+    batches = FaceBatches(images, labels, num_classes, settings, class_weight, epoch=initial_epoch, teacher=teacher,
+                          teacher_targets=targets)
     val = (to_model_input(val_set.images), keras.utils.to_categorical(val_set.labels, num_classes))
     recorder = RunRecorder(run_dir, settings, best, elapsed, val=(val[0], val_set.labels),
                            calibration=swa.calibration_faces(images, settings.seed) if settings.swa_start else None)

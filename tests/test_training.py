@@ -144,3 +144,35 @@ def test_flip_only_batches_hold_each_face_or_its_mirror(synthetic_dataset):
     flipped = np.isclose(x, mirror).all(axis=(1, 2, 3))
     assert (same | flipped).all()
     assert (flipped & ~same).any() and (same & ~flipped).any()
+
+
+def test_a_tta_teacher_gives_each_face_its_view_averaged_probabilities(synthetic_dataset, tiny_model, tmp_path):
+    from fer_core.data import load_dataset
+    from fer_core.predictor import Predictor
+    from fer_core.preprocess import to_model_input
+    from fer_core.training import FaceBatches, _fixed_teacher_targets
+
+    teacher = Predictor.load(tiny_model)
+    train_set = load_dataset(str(synthetic_dataset / "folder"), "train")
+    images, labels = train_set.images, train_set.labels
+    flipped = TrainSettings(data="", out="", batch_size=16, distill=0.4, flip_only=True, teacher_tta="mirror")
+    targets = _fixed_teacher_targets(teacher, images, flipped)
+    np.testing.assert_allclose(targets, teacher.predict_proba(to_model_input(images), tta="mirror"), atol=1e-6)
+    assert not np.allclose(targets, teacher.predict_proba(to_model_input(images)), atol=1e-4)
+    batches = FaceBatches(images, labels, 7, flipped, teacher=teacher, teacher_targets=targets)
+    x, y = batches[0]
+    idx = batches._order[:16]
+    # A mirrored face has the same mirror-averaged probabilities, so the stored targets fit whichever view it got.
+    np.testing.assert_allclose(y, 0.6 * keras.utils.to_categorical(labels[idx], 7)
+                               + 0.4 * teacher.predict_proba(x, tta="mirror"), atol=1e-5)
+
+    # Full augmentation changes the teacher's view of each face, so it keeps predicting batch by batch.
+    assert _fixed_teacher_targets(teacher, images, TrainSettings(data="", out="", teacher_tta="mirror")) is None
+    assert _fixed_teacher_targets(teacher, images, TrainSettings(data="", out="", flip_only=True)) is None
+
+    run = tmp_path / "student"
+    train(TrainSettings(data=str(synthetic_dataset / "folder"), out=str(run), epochs=1, batch_size=32,
+                        augment=False, teacher=str(tiny_model), teacher_tta="multi"), verbose=0)
+    card = (run / "model_card.md").read_text()
+    assert f"--teacher {tiny_model} --distill 0.5" in card and "--teacher-tta multi" in card
+    assert "averaged over its 18 multi-view TTA views" in card
