@@ -20,7 +20,7 @@ def _add_train(sub) -> None:
                                    "evaluation_tta.json and checkpoint/ for --resume.")
     p.add_argument("--data", required=True, help="dataset folder (train/ and test/ inside) or fer2013.csv")
     p.add_argument("--arch", default="mini_xception",
-                   help="mini_xception, vgg, vgg_fast or vgg_full5 (default: %(default)s)")
+                   help="mini_xception, vgg, vgg_fast, vgg_fast_wide or vgg_full5 (default: %(default)s)")
     p.add_argument("--epochs", type=int, default=30, help="total epochs, including any already done")
     p.add_argument("--out", required=True, help="run folder to write")
     p.add_argument("--classes", help="comma-separated class subset, e.g. happy,sad,neutral")

@@ -68,13 +68,20 @@ def vgg_fast(num_classes: int) -> keras.Model:
     return vgg(num_classes, stem_stride=2)
 
 
+def vgg_fast_wide(num_classes: int) -> keras.Model:
+    """vgg_fast at 1.5x the width (48-96-192-384, about 2.8M parameters): more capacity for the same 24 px stages,
+    about 2-3x vgg_fast's training cost on a CPU."""
+    return vgg(num_classes, widths=(48, 96, 192, 384), dense=384, stem_stride=2)
+
+
 def vgg_full5(num_classes: int) -> keras.Model:
     """Full 48 px resolution in five narrow stages (16-256 wide): about vgg_fast's inference cost, without its
     strided stem throwing away detail in the first layer."""
     return vgg(num_classes, widths=(16, 32, 64, 128, 256))
 
 
-ARCHITECTURES = {"mini_xception": mini_xception, "vgg": vgg, "vgg_fast": vgg_fast, "vgg_full5": vgg_full5}
+ARCHITECTURES = {"mini_xception": mini_xception, "vgg": vgg, "vgg_fast": vgg_fast,
+                 "vgg_fast_wide": vgg_fast_wide, "vgg_full5": vgg_full5}
 
 
 def build_model(arch: str, num_classes: int = 7) -> keras.Model:
