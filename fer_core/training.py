@@ -88,13 +88,12 @@ class FaceBatches(keras.utils.PyDataset):
                      else augment_batch(faces, rng, erase_prob=self.settings.random_erasing))
         y = keras.utils.to_categorical(self.labels[idx], self.num_classes)
         x = to_model_input(faces)
-        if self.teacher_targets is not None:
+        if self.teacher_targets is not None or self.teacher is not None:
+            # Without stored targets the teacher sees the same augmented faces, so its soft targets match the student's.
+            soft = (self.teacher_targets[idx] if self.teacher_targets is not None
+                    else self.teacher.predict_proba(x, tta=self.settings.teacher_tta))
             alpha = self.settings.distill
-            y = (1 - alpha) * y + alpha * self.teacher_targets[idx]
-        elif self.teacher is not None:
-            # The teacher sees the same augmented faces, so its soft targets match what the student sees.
-            alpha = self.settings.distill
-            y = (1 - alpha) * y + alpha * self.teacher.predict_proba(x, tta=self.settings.teacher_tta)
+            y = (1 - alpha) * y + alpha * soft
         if self.class_weight is None:
             return x, y
         return x, y, self.class_weight[self.labels[idx]].astype(np.float32)
