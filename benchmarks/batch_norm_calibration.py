@@ -11,14 +11,12 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fer_core import paths, swa  # noqa: E402
 from fer_core.data import load_dataset  # noqa: E402
-from fer_core.predictor import Predictor, load_keras_model  # noqa: E402
-from fer_core.preprocess import to_model_input  # noqa: E402
+from fer_core.evaluation import evaluate_dataset  # noqa: E402
+from fer_core.predictor import Predictor, load_keras_model, read_labels  # noqa: E402
 
 
 def main() -> None:
@@ -27,14 +25,14 @@ def main() -> None:
     parser.add_argument("--model", default=str(paths.default_model_path()))
     args = parser.parse_args()
     train, test = load_dataset(args.data, "train"), load_dataset(args.data, "test")
-    x_test = to_model_input(test.images)
     for name, faces in (("4,096-face sample (training's)", swa.calibration_faces(train.images, seed=0)),
                         (f"all {len(train.images):,} training faces", train.images)):
         model = load_keras_model(args.model)
         swa.recalibrate_batch_norm(model, faces)
-        predictor = Predictor(model, labels=test.classes, engine="function")
+        labels = read_labels(Path(args.model), model.output_shape[-1])
+        predictor = Predictor(model, labels=labels, engine="function")
         for mode in ("none", "mirror"):
-            accuracy = np.mean(predictor.predict_proba(x_test, tta=mode).argmax(axis=1) == test.labels)
+            accuracy = evaluate_dataset(predictor, test, tta=mode)["accuracy"]
             print(f"{name:32s} {mode:7s} {accuracy:.4f}", flush=True)
 
 

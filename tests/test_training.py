@@ -137,8 +137,9 @@ def test_flip_only_batches_hold_each_face_or_its_mirror(synthetic_dataset):
 
     train_set = load_dataset(str(synthetic_dataset / "folder"), "train")
     settings = TrainSettings(data="", out="", batch_size=16, flip_only=True)
-    x, _ = FaceBatches(train_set.images, train_set.labels, 7, settings)[0]
-    faces = train_set.images[FaceBatches(train_set.images, train_set.labels, 7, settings)._order[:16]]
+    batches = FaceBatches(train_set.images, train_set.labels, 7, settings)
+    x, _ = batches[0]
+    faces = train_set.images[batches._order[:16]]
     plain, mirror = to_model_input(faces), to_model_input(faces[:, :, ::-1])
     same = np.isclose(x, plain).all(axis=(1, 2, 3))
     flipped = np.isclose(x, mirror).all(axis=(1, 2, 3))
