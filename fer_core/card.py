@@ -11,6 +11,38 @@ from .tta import TTA_LABELS, best_tta_mode, view_count
 CARD_FILE = "model_card.md"
 
 
+def _starting_run(settings: dict):
+    """The run whose model `--init-from` named, if its folder (with settings.json) is at hand, else None."""
+    init_from = settings.get("init_from")
+    if not init_from:
+        return None
+    folder = Path(init_from).parent
+    for base in (Path.cwd(), paths.REPO_ROOT):
+        candidate = folder if folder.is_absolute() else base / folder
+        if (candidate / paths.SETTINGS_FILE).is_file():
+            return read_run(candidate)
+    return None
+
+
+def _lineage(run) -> list:
+    """The runs whose weights this one grew from (followed through --init-from), oldest first, then the run."""
+    chain, seen = [run], {run.folder.resolve()}
+    while (start := _starting_run(chain[0].settings)) is not None and start.folder.resolve() not in seen:
+        seen.add(start.folder.resolve())
+        chain.insert(0, start)
+    return chain
+
+
+def _lineage_commands(run, out: str) -> list[str]:
+    """Train commands from scratch to this run: each warm restart starts from the run folder the step before wrote,
+    so the steps need no shipped model."""
+    chain, commands = _lineage(run), []
+    for before, step in zip([None, *chain[:-1]], chain, strict=True):
+        settings = step.settings | ({"init_from": f"runs/{before.name}/{paths.MODEL_FILE}"} if before else {})
+        commands += _train_commands(settings, out if step is run else f"runs/{step.name}")
+    return commands
+
+
 def _train_commands(settings: dict, out: str) -> list[str]:
     """One train command, or one per part where a resume changed --epochs (see training._schedule_changes)."""
     commands, resume = [], ""
@@ -160,11 +192,11 @@ def _ensemble_header(run) -> list[str]:
 def _reproduce(run) -> list[str]:
     s, out = run.settings, f"models/{run.name}"
     if s.get("arch") == paths.ENSEMBLE_ARCH:
-        steps = [c for m in member_runs(run) for c in _train_commands(m.settings, f"runs/{m.name}")]
+        steps = [c for m in member_runs(run) for c in _lineage_commands(m, f"runs/{m.name}")]
         steps.append(f"python -m fer_core ensemble {' '.join(f'runs/{m.name}' for m in member_runs(run))} "
                      f"--out runs/{run.name}")
     else:
-        steps = _train_commands(s, f"runs/{run.name}")
+        steps = _lineage_commands(run, f"runs/{run.name}")
     steps.append(f"python -m fer_core ship runs/{run.name}   # -> {out}/, the model saved without its optimizer state")
     for mode in run.evaluations or {"none": None, "mirror": None}:
         steps.append(f"python -m fer_core evaluate --data {s.get('data')} --split test --model {out}/model.keras "

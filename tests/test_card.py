@@ -59,3 +59,30 @@ def test_settings_line_and_reproduce_command_say_whether_faces_were_augmented(tm
     flipped = model_card(run)
     assert "horizontal flips only (no rotation, zoom or shift)" in flipped and "flip, rotation" not in flipped
     assert "--flip-only" in flipped and "--no-augment" not in flipped
+
+
+def test_reproduce_walks_warm_restarts_back_to_the_first_run(tmp_path):
+    first = _run(tmp_path, _evaluation(0.60, 0.25), _evaluation(0.62, 0.50))
+    restarts = []
+    for name, start in (("restart", first), ("finish", None)):
+        folder = tmp_path / name
+        folder.mkdir()
+        start = start or restarts[-1]
+        settings = json.loads((first / "settings.json").read_text()) | {
+            "init_from": str(start / "model.keras"), "learning_rate": 5e-05, "schedule": "constant"}
+        (folder / "settings.json").write_text(json.dumps(settings))
+        restarts.append(folder)
+    card = model_card(restarts[-1])
+    reproduce = card[card.index("## Reproduce"):]
+    outs = [reproduce.index(f"--out runs/{name} ") for name in ("run", "restart", "finish")]
+    assert outs == sorted(outs)
+    assert "--init-from runs/run/model.keras" in reproduce and "--init-from runs/restart/model.keras" in reproduce
+    assert str(tmp_path) not in reproduce
+
+
+def test_reproduce_keeps_a_starting_model_it_cannot_trace(tmp_path):
+    run = _run(tmp_path, _evaluation(0.60, 0.25), _evaluation(0.62, 0.50))
+    settings = json.loads((run / "settings.json").read_text()) | {"init_from": "elsewhere/model.keras"}
+    (run / "settings.json").write_text(json.dumps(settings))
+    reproduce = model_card(run).split("## Reproduce")[1]
+    assert reproduce.count("python -m fer_core train") == 1 and "--init-from elsewhere/model.keras" in reproduce
