@@ -33,6 +33,15 @@ def _lineage(run) -> list:
     return chain
 
 
+def _from_scratch(run) -> str:
+    """The training hours of a run's whole lineage, when it grew from others."""
+    chain = _lineage(run)
+    if len(chain) == 1:
+        return ""
+    hours = sum((step.evaluation or {}).get("train_seconds", 0) for step in chain) / 3600
+    return f"; {hours:.2f} h from scratch over its {len(chain)} runs (see Reproduce)"
+
+
 def _lineage_commands(run, out: str) -> list[str]:
     """Train commands from scratch to this run: each warm restart starts from the run folder the step before wrote,
     so the steps need no shipped model."""
@@ -162,7 +171,8 @@ def _single_header(run) -> list[str]:
         + (f"; started from the weights of `{s['init_from']}` (a warm restart), so its training time adds to that "
            "model's" if s.get("init_from") else ""),
         f"- Training: {len(run.history)} epochs run, {hours:.2f} h wall-clock{_epoch_time(run.history)} on "
-        f"{s.get('machine')}, Keras {s.get('keras_version')} on the {s.get('keras_backend')} backend",
+        f"{s.get('machine')}, Keras {s.get('keras_version')} on the {s.get('keras_backend')} backend"
+        + _from_scratch(run),
     ]
 
 
@@ -183,7 +193,7 @@ def _ensemble_header(run) -> list[str]:
         ms, ev = member.settings, member.evaluation or {}
         lines.append(f"| {member.name} | `{ms.get('arch')}` | {ms.get('parameters', 0):,} | {len(member.history)} "
                      f"| {ev.get('accuracy', float('nan')):.4f} | {ev.get('train_seconds', 0) / 3600:.2f} h"
-                     f"{_epoch_time(member.history)} |")
+                     f"{_epoch_time(member.history)}{_from_scratch(member)} |")
     lines += ["", "Each member's settings, history and card are in `members/<name>/`. Assembled with Keras "
               f"{s.get('keras_version')} on the {s.get('keras_backend')} backend, {s.get('machine')}."]
     return lines

@@ -78,6 +78,7 @@ def test_reproduce_walks_warm_restarts_back_to_the_first_run(tmp_path):
     assert outs == sorted(outs)
     assert "--init-from runs/run/model.keras" in reproduce and "--init-from runs/restart/model.keras" in reproduce
     assert str(tmp_path) not in reproduce
+    assert "from scratch over its 3 runs" in card
 
 
 def test_reproduce_keeps_a_starting_model_it_cannot_trace(tmp_path):
