@@ -117,7 +117,9 @@ def test_init_from_starts_the_run_from_a_trained_models_weights(synthetic_datase
         np.testing.assert_array_equal(np.asarray(ours), np.asarray(theirs))
     assert json.loads((run / "settings.json").read_text())["init_from"] == str(tiny_model)
     card = (run / "model_card.md").read_text()
-    assert f"--init-from {tiny_model}" in card and "warm restart" in card
+    # The starting model's run folder is at hand, so Reproduce trains it first and restarts from its output.
+    assert f"--out runs/{tiny_model.parent.name} " in card and "warm restart" in card
+    assert f"--init-from runs/{tiny_model.parent.name}/model.keras" in card
 
     fresh = tmp_path / "fresh"
     train(TrainSettings(data=str(synthetic_dataset / "folder"), out=str(fresh), epochs=1, batch_size=32,
