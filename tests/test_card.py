@@ -63,16 +63,15 @@ def test_settings_line_and_reproduce_command_say_whether_faces_were_augmented(tm
 
 def test_reproduce_walks_warm_restarts_back_to_the_first_run(tmp_path):
     first = _run(tmp_path, _evaluation(0.60, 0.25), _evaluation(0.62, 0.50))
-    restarts = []
-    for name, start in (("restart", first), ("finish", None)):
+    previous = first
+    for name in ("restart", "finish"):
         folder = tmp_path / name
         folder.mkdir()
-        start = start or restarts[-1]
         settings = json.loads((first / "settings.json").read_text()) | {
-            "init_from": str(start / "model.keras"), "learning_rate": 5e-05, "schedule": "constant"}
+            "init_from": str(previous / "model.keras"), "learning_rate": 5e-05, "schedule": "constant"}
         (folder / "settings.json").write_text(json.dumps(settings))
-        restarts.append(folder)
-    card = model_card(restarts[-1])
+        previous = folder
+    card = model_card(previous)
     reproduce = card[card.index("## Reproduce"):]
     outs = [reproduce.index(f"--out runs/{name} ") for name in ("run", "restart", "finish")]
     assert outs == sorted(outs)
