@@ -86,3 +86,36 @@ def test_reproduce_keeps_a_starting_model_it_cannot_trace(tmp_path):
     (run / "settings.json").write_text(json.dumps(settings))
     reproduce = model_card(run).split("## Reproduce")[1]
     assert reproduce.count("python -m fer_core train") == 1 and "--init-from elsewhere/model.keras" in reproduce
+
+
+def test_weaknesses_name_the_two_lowest_recall_classes_and_the_selection_on_publictest(tmp_path):
+    card = model_card(_run(tmp_path, _evaluation(0.60, 0.25), _evaluation(0.62, 0.50)))
+    assert "- Lowest recall: disgust 50.0% (4 test faces), happy 90.0% (10 test faces)." in card
+    assert "PublicTest chose the epoch kept, so these figures are somewhat optimistic" in card
+
+
+def test_an_ensemble_whose_members_share_a_chain_trains_each_run_once(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    base = json.loads((_run(runs, _evaluation(0.60, 0.25), _evaluation(0.62, 0.50)) / "settings.json").read_text())
+    (runs / "run" / "evaluation.json").write_text(json.dumps(_evaluation(0.60, 0.25) | {"train_seconds": 3600}))
+    finish = runs / "finish"
+    finish.mkdir()
+    (finish / "settings.json").write_text(json.dumps(base | {"init_from": "runs/run/model.keras", "lr": 5e-05}))
+    (finish / "evaluation.json").write_text(json.dumps(_evaluation(0.61, 0.3) | {"train_seconds": 1800}))
+    ensemble = tmp_path / "pair"
+    for member in (finish, runs / "run"):
+        (ensemble / "members" / member.name).mkdir(parents=True)
+        for name in ("settings.json", "evaluation.json"):
+            (ensemble / "members" / member.name / name).write_text((member / name).read_text())
+    settings = {"arch": "ensemble", "data": "data", "val_split": "test",
+                "members": [{"name": "finish"}, {"name": "run"}]}
+    (ensemble / "settings.json").write_text(json.dumps(settings))
+    (ensemble / "evaluation_tta.json").write_text(json.dumps(_evaluation(0.63, 0.5)))
+    card = model_card(ensemble)
+    reproduce = card.split("## Reproduce")[1]
+    assert reproduce.count("--out runs/run ") == 1 and reproduce.count("python -m fer_core train") == 2
+    assert "python -m fer_core ensemble runs/finish runs/run --out runs/pair --data data" in reproduce
+    assert "Training from scratch: 1.50 h over 2 distinct runs" in card
+    assert "PublicTest chose the epoch kept and the members" in card
