@@ -81,7 +81,8 @@ def model_summary(analyzer: Analyzer | None = None) -> str:
     lines = [f"**{run.name}** (`{path}`)"]
     members = member_runs(run)
     if members:
-        names = " and ".join(f"{m.name} ({m.settings.get('arch')})" for m in members)
+        named = [f"{m.name} ({m.settings.get('arch')})" for m in members]
+        names = f"{', '.join(named[:-1])} and {named[-1]}"
         lines.append(f"- architecture: ensemble, the mean of {names}, "
                      f"{run.settings.get('parameters', 0):,} parameters in all")
     elif run.settings:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = REPO_ROOT / "models"
-DEFAULT_RUN = "vgg_fast_v2r3_swa_clean"
+DEFAULT_RUN = "ensemble_v2r3_wide_r1"
 # The live camera classifies every face of every frame, so it may use a lighter network than photos, videos and
 # evaluate; None means the default run.
-LIVE_RUN: str | None = None
+LIVE_RUN: str | None = "vgg_fast_v2r3_swa_clean"
 
 # Fixed file names inside every training run folder; the explorer page reads only these.
 MODEL_FILE = "model.keras"
