@@ -1,4 +1,5 @@
-"""Why the model said what it said: Grad-CAM on the last convolution (TensorFlow backend), occlusion otherwise."""
+"""Why the model said what it said: Grad-CAM on the last convolution (each member's, for an ensemble; TensorFlow
+backend), occlusion otherwise."""
 
 from __future__ import annotations
 
@@ -20,20 +21,31 @@ def last_conv_layer(model: keras.Model) -> keras.layers.Layer | None:
     return None
 
 
+def ensemble_members(model: keras.Model) -> list[keras.Model]:
+    """The networks an ensemble (fer_core.ensemble) averages, when each has a spatial convolution; else []."""
+    members = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    return members if members and all(last_conv_layer(m) is not None for m in members) else []
+
+
 def grad_cam(model: keras.Model, face: np.ndarray, target: int) -> np.ndarray:
-    """A (48, 48) map in [0, 1] of where the last convolution's evidence for class `target` lies."""
+    """A (48, 48) map in [0, 1] of where the last convolution's evidence for class `target` lies.
+
+    For an ensemble, the evidence is that for the mean probability, taken at each member's last convolution and
+    summed on the 48x48 grid before the ReLU, so members that disagree about a region cancel out there."""
     import tensorflow as tf
 
-    layer = last_conv_layer(model)
-    probe = keras.Model(model.input, [layer.output, model.output])
+    networks = ensemble_members(model) or [model]
+    probes = [keras.Model(net.inputs, [last_conv_layer(net).output, net.output]) for net in networks]
     with tf.GradientTape() as tape:
-        features, probabilities = probe(face[None], training=False)
-        score = probabilities[:, target]
-    grads = tape.gradient(score, features)[0]
-    weights = tf.reduce_mean(grads, axis=(0, 1))
-    cam = tf.nn.relu(tf.reduce_sum(features[0] * weights, axis=-1)).numpy()
-    cam = cv2.resize(cam, (INPUT_SIZE, INPUT_SIZE), interpolation=cv2.INTER_CUBIC)
-    return _normalise(cam)
+        outputs = [probe([face[None]], training=False) for probe in probes]
+        features = [f for f, _ in outputs]
+        score = tf.add_n([p[:, target] for _, p in outputs]) / len(outputs)
+    cam = np.zeros((INPUT_SIZE, INPUT_SIZE), np.float32)
+    for feature, grads in zip(features, tape.gradient(score, features), strict=True):
+        weights = tf.reduce_mean(grads[0], axis=(0, 1))
+        cam += cv2.resize(tf.reduce_sum(feature[0] * weights, axis=-1).numpy(), (INPUT_SIZE, INPUT_SIZE),
+                          interpolation=cv2.INTER_CUBIC)
+    return _normalise(np.maximum(cam, 0))
 
 
 def occlusion(predictor: Predictor, face: np.ndarray, target: int, patch: int = 8, stride: int = 4) -> np.ndarray:
@@ -63,7 +75,8 @@ def saliency(predictor: Predictor, crop: np.ndarray, emotion: str, channel_order
     """Saliency of a face crop (any size, BGR/RGB/gray uint8) for `emotion`, as a float map of the crop's shape."""
     target = predictor.labels.index(emotion)
     face = preprocess_face(crop, channel_order)
-    if keras.backend.backend() == "tensorflow" and last_conv_layer(predictor.model) is not None:
+    model = predictor.model
+    if keras.backend.backend() == "tensorflow" and (last_conv_layer(model) is not None or ensemble_members(model)):
         heat = grad_cam(predictor.model, face, target)
     else:
         heat = occlusion(predictor, face, target)
