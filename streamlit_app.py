@@ -10,7 +10,7 @@ analyzer = require_analyzer()
 st.title("Facial emotion recognition")
 st.write(
     "Every face in a photo or in your camera's live video is found and labelled with one of seven emotions "
-    "(angry, disgust, fear, happy, sad, surprise, neutral) by a network trained on FER2013. "
+    "(angry, disgust, fear, happy, sad, surprise, neutral) by networks trained on FER2013. "
     "Everything runs on this machine: images and frames are processed in memory and never stored or sent anywhere."
 )
 
