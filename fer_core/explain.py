@@ -21,8 +21,11 @@ def last_conv_layer(model: keras.Model) -> keras.layers.Layer | None:
     return None
 
 
-def ensemble_members(model: keras.Model) -> list[keras.Model]:
-    """The networks an ensemble (fer_core.ensemble) averages, when each has a spatial convolution; else []."""
+def cam_networks(model: keras.Model) -> list[keras.Model]:
+    """The networks whose last convolution Grad-CAM reads: the model itself, or the members an ensemble
+    (fer_core.ensemble) averages; [] when one of them has no spatial convolution."""
+    if last_conv_layer(model) is not None:
+        return [model]
     members = [layer for layer in model.layers if isinstance(layer, keras.Model)]
     return members if members and all(last_conv_layer(m) is not None for m in members) else []
 
@@ -34,7 +37,7 @@ def grad_cam(model: keras.Model, face: np.ndarray, target: int) -> np.ndarray:
     summed on the 48x48 grid before the ReLU, so members that disagree about a region cancel out there."""
     import tensorflow as tf
 
-    networks = ensemble_members(model) or [model]
+    networks = cam_networks(model)
     probes = [keras.Model(net.inputs, [last_conv_layer(net).output, net.output]) for net in networks]
     with tf.GradientTape() as tape:
         outputs = [probe([face[None]], training=False) for probe in probes]
@@ -75,8 +78,7 @@ def saliency(predictor: Predictor, crop: np.ndarray, emotion: str, channel_order
     """Saliency of a face crop (any size, BGR/RGB/gray uint8) for `emotion`, as a float map of the crop's shape."""
     target = predictor.labels.index(emotion)
     face = preprocess_face(crop, channel_order)
-    model = predictor.model
-    if keras.backend.backend() == "tensorflow" and (last_conv_layer(model) is not None or ensemble_members(model)):
+    if keras.backend.backend() == "tensorflow" and cam_networks(predictor.model):
         heat = grad_cam(predictor.model, face, target)
     else:
         heat = occlusion(predictor, face, target)

@@ -102,7 +102,8 @@ def test_an_ensemble_whose_members_share_a_chain_trains_each_run_once(tmp_path, 
     (runs / "run" / "evaluation.json").write_text(json.dumps(_evaluation(0.60, 0.25) | {"train_seconds": 3600}))
     finish = runs / "finish"
     finish.mkdir()
-    (finish / "settings.json").write_text(json.dumps(base | {"init_from": "runs/run/model.keras", "lr": 5e-05}))
+    restart = base | {"init_from": "runs/run/model.keras", "learning_rate": 5e-05}
+    (finish / "settings.json").write_text(json.dumps(restart))
     (finish / "evaluation.json").write_text(json.dumps(_evaluation(0.61, 0.3) | {"train_seconds": 1800}))
     ensemble = tmp_path / "pair"
     for member in (finish, runs / "run"):

@@ -4,7 +4,7 @@ import pytest
 
 from conftest import face_scene
 from fer_core.ensemble import average_models
-from fer_core.explain import ensemble_members, grad_cam, last_conv_layer, occlusion, overlay, saliency
+from fer_core.explain import cam_networks, grad_cam, last_conv_layer, occlusion, overlay, saliency
 from fer_core.predictor import Predictor
 from fer_core.preprocess import preprocess_face
 
@@ -44,7 +44,7 @@ def test_occlusion_changes_with_the_target(predictor):
 
 def test_an_ensemble_gets_grad_cam_through_its_members(predictor, tiny_model):
     twice = average_models([predictor.model, keras.models.load_model(tiny_model, compile=False)])
-    assert last_conv_layer(twice) is None and len(ensemble_members(twice)) == 2
+    assert last_conv_layer(twice) is None and len(cam_networks(twice)) == 2
     face = preprocess_face(_crop(2))
     # Two copies of one network: the mean's evidence is that network's, so the normalised maps agree.
     np.testing.assert_allclose(grad_cam(twice, face, 3), grad_cam(predictor.model, face, 3), atol=1e-4)
