@@ -38,8 +38,11 @@ def _from_scratch(run) -> str:
     chain = _lineage(run)
     if len(chain) == 1:
         return ""
-    hours = sum((step.evaluation or {}).get("train_seconds", 0) for step in chain) / 3600
-    return f"; {hours:.2f} h from scratch over its {len(chain)} runs (see Reproduce)"
+    return f"; {_training_hours(chain):.2f} h from scratch over its {len(chain)} runs (see Reproduce)"
+
+
+def _training_hours(runs) -> float:
+    return sum((run.evaluation or {}).get("train_seconds", 0) for run in runs) / 3600
 
 
 def _lineage_commands(run, out: str) -> list[str]:
@@ -196,9 +199,8 @@ def _ensemble_header(run) -> list[str]:
                      f"{_epoch_time(member.history)}{_from_scratch(member)} |")
     # By name: a member copied into members/ and the same run reached through another member's --init-from.
     chains = {step.name: step for member in member_runs(run) for step in _lineage(member)}
-    hours = sum((step.evaluation or {}).get("train_seconds", 0) for step in chains.values()) / 3600
-    lines += ["", f"Training from scratch: {hours:.2f} h over {len(chains)} distinct runs (members grown from one "
-              "chain share its first runs; see Reproduce)."]
+    lines += ["", f"Training from scratch: {_training_hours(chains.values()):.2f} h over {len(chains)} distinct runs "
+              "(members grown from one chain share its first runs; see Reproduce)."]
     lines += ["", "Each member's settings, history and card are in `members/<name>/`. Assembled with Keras "
               f"{s.get('keras_version')} on the {s.get('keras_backend')} backend, {s.get('machine')}."]
     return lines
