@@ -21,7 +21,9 @@ from fer_core.tta import TTA_LABELS, view_count
 
 @st.cache_resource(show_spinner="Loading the emotion model…")
 def _load_predictor(path: str) -> Predictor:
-    # Predictor is safe to share between sessions: TFLite interpreters are per thread (see fer_core.tflite).
+    # Predictor is safe to share between sessions: each call takes an interpreter of its own from a pool (see
+    # fer_core.tflite). A shipped model runs from its converted file, so the server loads no TensorFlow until a
+    # user asks for a Grad-CAM explanation.
     return Predictor.load(path)
 
 
@@ -69,7 +71,7 @@ def require_analyzer(live: bool = False) -> Analyzer:
     analyzer, error = load_analyzer(live_model_path() if live else default_model_path())
     if error:
         st.error(f"The emotion model could not be loaded: {error}")
-        st.info("Set FER_MODEL to a .keras file trained with `python -m fer_core train`, "
+        st.info("Set FER_MODEL to a .keras (or shipped .tflite) file trained with `python -m fer_core train`, "
                 "or restore the shipped model in models/ (git checkout models/).")
         st.stop()
     return analyzer
@@ -97,7 +99,7 @@ def model_summary(analyzer: Analyzer | None = None) -> str:
     if live_model_path() != path:
         lines.append(f"- the live camera uses {run_line(live_model_path(), live=True)}, light enough for every frame")
     if analyzer:
-        engine = {"tflite": "TFLite (XNNPACK)", "function": "compiled TensorFlow function"}
+        engine = {"tflite": "LiteRT (XNNPACK)", "function": "compiled TensorFlow function"}
         lines.append(f"- inference: {engine.get(analyzer.predictor.engine, analyzer.predictor.engine)}; photos are "
                      f"analysed {'with ' + TTA_LABELS[analyzer.tta] if analyzer.tta != 'none' else 'without TTA'}")
     return "\n".join(lines)

@@ -2,21 +2,18 @@
 
 Re-measures a model's batch norm on that sample and on every training face, and prints PublicTest accuracy of each,
 plain and with the mirror. Usage:
-    python benchmarks/batch_norm_calibration.py --data ../shared/data/fer2013 [--model models/RUN/model.keras]
+    python -m benchmarks.batch_norm_calibration --data ../shared/data/fer2013 [--model models/RUN/model.keras]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from fer_core import paths, swa  # noqa: E402
-from fer_core.data import load_dataset  # noqa: E402
-from fer_core.evaluation import evaluate_dataset  # noqa: E402
-from fer_core.predictor import Predictor, load_keras_model, read_labels  # noqa: E402
+from fer_core import paths, swa
+from fer_core.data import load_dataset
+from fer_core.evaluation import evaluate_dataset
+from fer_core.predictor import Predictor, load_keras_model, read_labels
 
 
 def main() -> None:

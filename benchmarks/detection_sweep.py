@@ -1,6 +1,6 @@
 """Detection settings vs recall and time on the real photos, against full-resolution Haar (1.1, 5, 30 px).
 
-    .venv/bin/python benchmarks/detection_sweep.py [--json benchmarks/results/detection_sweep.json]
+    .venv/bin/python -m benchmarks.detection_sweep [--json benchmarks/results/detection_sweep.json]
 
 For each setting: boxes found, true faces found (benchmarks/photo_faces.json, hand-checked), boxes on no true face,
 how many of the reference detections it recovers (IoU >= 0.3), and the median detection time. Not a test.
@@ -16,13 +16,11 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import cv2
 
-import cv2  # noqa: E402
-
-from benchmarks.clips import REFERENCE_HAAR, match_faces  # noqa: E402
-from fer_core.detect import DetectorConfig, detect_faces  # noqa: E402
-from fer_core.tracking import iou  # noqa: E402
+from benchmarks.clips import REFERENCE_HAAR, match_faces
+from fer_core.detect import DetectorConfig, detect_faces
+from fer_core.tracking import iou
 
 LABELS = Path(__file__).resolve().parent / "photo_faces.json"
 PHOTOS = ("photo_5.jpg", "photo_13.jpg", "photo_21.jpg", "photo_23.jpg", "photo_24.jpg", "photo_11.jpg",

@@ -1,7 +1,7 @@
 """Real-time benchmark: classification, LiveAnalyzer, analyze on photos, and the `fer` package on the same inputs.
 
     bash benchmarks/setup.sh                 # once: .venv-bench = the product's .venv + fer (--no-deps)
-    .venv-bench/bin/python benchmarks/realtime.py [--frames 300] [--repeats 3] [--json benchmarks/results/realtime.json]
+    .venv-bench/bin/python -m benchmarks.realtime [--frames 300] [--repeats 3] [--json benchmarks/results/realtime.json]
 
 Prints a table and writes JSON. Not a test: nothing here asserts a time.
 """
@@ -18,16 +18,15 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import cv2  # noqa: E402
-import numpy as np  # noqa: E402
+import cv2
+import numpy as np
 
-from benchmarks.clips import face_clip, letterbox, match_faces, real_face_crops, true_faces  # noqa: E402
-from fer_core import Predictor, analyze, default_analyzer  # noqa: E402
-from fer_core.evaluation import inference_speed  # noqa: E402
-from fer_core.live import LiveAnalyzer  # noqa: E402
-from fer_core.paths import live_model_path  # noqa: E402
+from benchmarks.clips import face_clip, letterbox, match_faces, real_face_crops, true_faces
+from fer_core import Predictor, analyze, default_analyzer
+from fer_core.evaluation import inference_speed
+from fer_core.live import LiveAnalyzer
+from fer_core.paths import live_model_path
 
 PHOTOS = ("photo_5.jpg", "photo_13.jpg", "photo_23.jpg", "photo_21.jpg", "photo_24.jpg", "photo_11.jpg",
           "photo_26.jpg")

@@ -1,6 +1,6 @@
 """Soak: push many frames through the camera callback path and record the process's memory (RSS).
 
-    .venv/bin/python benchmarks/soak.py [--frames 20000] [--every 1000] [--json benchmarks/results/soak.json]
+    .venv/bin/python -m benchmarks.soak [--frames 20000] [--every 1000] [--json benchmarks/results/soak.json]
 
 Each frame goes through the same callback the camera page installs (av.VideoFrame -> LiveAnalyzer.annotate ->
 queue -> av.VideoFrame), and the queue is drained as the page does. Not a test.
@@ -17,15 +17,14 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from app_support import make_video_callback  # noqa: E402, I001  (first: pylibsrtp before TensorFlow, as in the app)
-import av  # noqa: E402
-import numpy as np  # noqa: E402
+from app_support import make_video_callback  # noqa: I001  (first: pylibsrtp before TensorFlow, as in the app)
+import av
+import numpy as np
 
-from benchmarks.clips import face_clip, real_face_crops  # noqa: E402
-from fer_core import Predictor  # noqa: E402
-from fer_core.live import LiveAnalyzer  # noqa: E402
+from benchmarks.clips import face_clip, real_face_crops
+from fer_core import Predictor
+from fer_core.live import LiveAnalyzer
 
 
 def rss_mib() -> float:

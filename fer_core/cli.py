@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
+import warnings
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The command line's stderr carries its own messages only. TensorFlow (loaded by train, ship, ensemble and by
+# evaluate on a model with no converted file) logs from C++ whatever level the caller asked for, and from Python
+# through absl and warnings, so all three are silenced before it can load.
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+logging.getLogger("absl").setLevel(logging.ERROR)
+warnings.filterwarnings("ignore", module=r"(keras|tensorflow|absl|google)(\.|$)")
 
 from .tta import TTA_MODES  # noqa: E402  (numpy and OpenCV only: keeps --help fast)
 
@@ -110,8 +117,11 @@ def _add_ship(sub) -> None:
     p = sub.add_parser("ship", help="copy a finished run into models/ for the app and the CLI",
                        description="Copy a run's settings, history and evaluations into models/<name>, save its best "
                                    "model without the optimizer state, and write its model card.")
-    p.add_argument("run", help="the run folder written by train")
+    p.add_argument("run", help="the run folder written by train (with --in-place: a shipped model folder)")
     p.add_argument("--name", help="folder name under models/ (default: the run folder's name)")
+    p.add_argument("--in-place", action="store_true",
+                   help="rewrite an already shipped folder's model.tflite, inference.json and card from its "
+                        "model.keras")
     p.add_argument("--models-dir", default=None, help="where shipped runs live (default: the repo's models/)")
 
 
@@ -126,8 +136,8 @@ def _add_ensemble(sub) -> None:
     p.add_argument("--split", help="split to evaluate on (default: the first member's validation split)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m fer_core", description="Facial emotion recognition.")
+def build_parser(prog: str = "python -m fer_core") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description="Facial emotion recognition.")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
     _add_evaluate(sub)
@@ -203,6 +213,12 @@ def run_ship(args) -> int:
     from .ship import ship_run
 
     run = Path(args.run)
+    if args.in_place:
+        from .card import write_model_card
+        from .ship import write_converted_model
+
+        print(f"wrote {write_converted_model(run)} and {write_model_card(run)}")
+        return 0
     dest = Path(args.models_dir or paths.MODELS_DIR) / (args.name or run.name)
     ship_run(run, dest)
     print(f"shipped {run} to {dest}; make it the default with FER_MODEL={dest / paths.MODEL_FILE} or "
@@ -218,8 +234,13 @@ def run_ensemble(args) -> int:
     return 0
 
 
-def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+def console_main() -> int:
+    """The `fer-core` command that installing the package puts on PATH: the same CLI as python -m fer_core."""
+    return main(prog="fer-core")
+
+
+def main(argv=None, prog: str = "python -m fer_core") -> int:
+    args = build_parser(prog).parse_args(argv)
     from .predictor import ModelLoadError
     from .video import VideoError
 

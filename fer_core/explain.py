@@ -1,18 +1,30 @@
 """Why the model said what it said: Grad-CAM on the last convolution (each member's, for an ensemble; TensorFlow
-backend), occlusion otherwise."""
+backend), occlusion otherwise.
+
+Grad-CAM loads the Keras model and TensorFlow on first use; a Predictor that runs a converted model has neither
+until then.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import cv2
-import keras
 import numpy as np
+
+import fer_core
 
 from .predictor import Predictor
 from .preprocess import INPUT_SIZE, preprocess_face
 
+if TYPE_CHECKING:
+    import keras
+
 
 def last_conv_layer(model: keras.Model) -> keras.layers.Layer | None:
     """The last layer whose output still has a spatial grid (H, W > 1), as Grad-CAM needs."""
+    import keras
+
     for layer in reversed(model.layers):
         shape = getattr(layer, "output", None) is not None and layer.output.shape
         if isinstance(layer, keras.layers.Conv2D | keras.layers.SeparableConv2D) and shape and len(shape) == 4 \
@@ -24,6 +36,8 @@ def last_conv_layer(model: keras.Model) -> keras.layers.Layer | None:
 def cam_networks(model: keras.Model) -> list[keras.Model]:
     """The networks whose last convolution Grad-CAM reads: the model itself, or the members an ensemble
     (fer_core.ensemble) averages; [] when one of them has no spatial convolution."""
+    import keras
+
     if last_conv_layer(model) is not None:
         return [model]
     members = [layer for layer in model.layers if isinstance(layer, keras.Model)]
@@ -35,6 +49,7 @@ def grad_cam(model: keras.Model, face: np.ndarray, target: int) -> np.ndarray:
 
     For an ensemble, the evidence is that for the mean probability, taken at each member's last convolution and
     summed on the 48x48 grid before the ReLU, so members that disagree about a region cancel out there."""
+    import keras
     import tensorflow as tf
 
     networks = cam_networks(model)
@@ -78,11 +93,20 @@ def saliency(predictor: Predictor, crop: np.ndarray, emotion: str, channel_order
     """Saliency of a face crop (any size, BGR/RGB/gray uint8) for `emotion`, as a float map of the crop's shape."""
     target = predictor.labels.index(emotion)
     face = preprocess_face(crop, channel_order)
-    if keras.backend.backend() == "tensorflow" and cam_networks(predictor.model):
+    if _gradients_are_safe() and cam_networks(predictor.model):
         heat = grad_cam(predictor.model, face, target)
     else:
         heat = occlusion(predictor, face, target)
     return cv2.resize(heat, (crop.shape[1], crop.shape[0]), interpolation=cv2.INTER_LINEAR)
+
+
+def _gradients_are_safe() -> bool:
+    """Grad-CAM needs TensorFlow's eager gradients: the tensorflow backend, and oneDNN's custom operations off
+    (fer_core turns them off unless TensorFlow was loaded before it; with them on, on AVX-512 CPUs, the gradients
+    of a convolution crash the process)."""
+    import keras
+
+    return keras.backend.backend() == "tensorflow" and not fer_core.ONEDNN_MAY_BE_ON
 
 
 def overlay(crop: np.ndarray, heat: np.ndarray, alpha: float = 0.45) -> np.ndarray:

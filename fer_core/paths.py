@@ -6,7 +6,9 @@ import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-MODELS_DIR = REPO_ROOT / "models"
+# The repository's models/ folder. A library installed from a wheel has no such folder beside it: point
+# $FER_MODELS_DIR at a checkout's models/ (read once, at import), or $FER_MODEL at one model file.
+MODELS_DIR = Path(os.environ.get("FER_MODELS_DIR") or REPO_ROOT / "models")
 DEFAULT_RUN = "ensemble_v2r3_wide_r1"
 # The live camera classifies every face of every frame, so it may use a lighter network than photos, videos and
 # evaluate; None means the default run.
@@ -14,6 +16,10 @@ LIVE_RUN: str | None = "vgg_fast_v2r3_swa_clean"
 
 # Fixed file names inside every training run folder; the explorer page reads only these.
 MODEL_FILE = "model.keras"
+# What inference loads without TensorFlow: the model converted to TFLite, and what using it needs (labels, the
+# default test-time augmentation, the hash of the .keras file it was converted from); written by ship.
+TFLITE_FILE = "model.tflite"
+INFERENCE_FILE = "inference.json"
 SETTINGS_FILE = "settings.json"
 HISTORY_FILE = "history.csv"
 EVALUATION_FILE = "evaluation.json"

@@ -1,18 +1,24 @@
-"""A loaded model wrapped for fast repeated inference: one compiled function, batches in, probabilities out."""
+"""A loaded model wrapped for fast repeated inference: batches of faces in, probabilities out.
+
+A shipped model folder (fer_core.ship) runs from its model.tflite on the LiteRT interpreter: loading it imports
+neither TensorFlow nor Keras. Keras (and so TensorFlow) is imported only when a .keras file must be run or
+converted, or when Grad-CAM asks for the Keras model (Predictor.model).
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
+import threading
 import zipfile
 from pathlib import Path
 
-import keras
 import numpy as np
 
+from . import tflite
 from .labels import EMOTIONS
-from .paths import EVALUATION_FILES, SETTINGS_FILE, default_model_path
+from .paths import EVALUATION_FILES, INFERENCE_FILE, MODEL_FILE, SETTINGS_FILE, TFLITE_FILE, default_model_path
 from .preprocess import INPUT_SIZE
 from .tta import best_tta_mode, tta_mode, tta_views
 
@@ -24,8 +30,10 @@ class ModelLoadError(RuntimeError):
     """The model file is missing, truncated or not a FER model."""
 
 
-def _compile(model: keras.Model):
+def _compile(model):
     """model(x, training=False) as a compiled function of the active backend (never model.predict)."""
+    import keras
+
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
@@ -73,12 +81,20 @@ def read_tta_default(model_path: Path) -> str:
     return best_tta_mode(evaluations)
 
 
-def load_keras_model(path) -> keras.Model:
-    path = Path(path)
+def _check_keras_file(path: Path) -> None:
     if not path.is_file():
-        raise ModelLoadError(f"model file not found: {path}")
+        hint = "" if path.parent.is_dir() else "; set FER_MODEL to a model file or FER_MODELS_DIR to a models folder"
+        raise ModelLoadError(f"model file not found: {path}{hint}")
     if path.suffix != ".keras" or not zipfile.is_zipfile(path):
         raise ModelLoadError(f"not a Keras .keras model file (truncated or wrong format): {path}")
+
+
+def load_keras_model(path):
+    """The Keras model in a .keras file (imports Keras and TensorFlow); ModelLoadError when it is not one of ours."""
+    import keras
+
+    path = Path(path)
+    _check_keras_file(path)
     try:
         model = keras.models.load_model(path, compile=False)
     except Exception as exc:  # Keras raises many types for a damaged archive
@@ -89,54 +105,120 @@ def load_keras_model(path) -> keras.Model:
     return model
 
 
-def _tflite_runner(model: keras.Model, source: Path | None):
-    from . import tflite
+def inference_info(keras_path: Path, num_outputs: int) -> dict:
+    """What running a converted model needs besides its weights, from the run files beside the .keras file."""
+    return {"labels": list(read_labels(keras_path, num_outputs)), "tta_default": read_tta_default(keras_path),
+            "input_shape": [INPUT_SIZE, INPUT_SIZE, 1], "keras_sha256": tflite.file_digest(keras_path)}
 
-    if not tflite.available():
-        raise RuntimeError(f"TFLite needs the tensorflow backend with tf.lite (backend: {keras.backend.backend()})")
-    return tflite.TFLiteRunner(tflite.converted(model, source) if source else tflite.convert(model))
+
+def _read_inference_info(folder: Path) -> dict:
+    try:
+        return json.loads((folder / INFERENCE_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def shipped_tflite(keras_path: Path) -> Path | None:
+    """The model.tflite beside a .keras file when it was converted from exactly that file (its inference file
+    records the .keras file's hash); None when there is none or it is stale."""
+    converted = keras_path.parent / TFLITE_FILE
+    if not converted.is_file():
+        return None
+    if _read_inference_info(keras_path.parent).get("keras_sha256") == tflite.file_digest(keras_path):
+        return converted
+    log.warning("%s was not converted from %s; converting that file instead", converted, keras_path)
+    return None
 
 
 class Predictor:
     """Probabilities for batches of preprocessed faces; safe to call from several threads at once.
 
-    engine: "tflite" (TFLite interpreter, the fastest on CPU), "function" (the backend's compiled function) or
-    "auto" (TFLite where the backend allows it, else the compiled function). The Keras model stays available as
-    `.model` (Grad-CAM needs it). `source` is the .keras file, which keys the cache of converted models.
-    tta_default: the test-time augmentation mode (fer_core.tta) for callers that do not choose (see read_tta_default).
+    engine: "tflite" (the LiteRT interpreter, the fastest on CPU), "function" (the backend's compiled function) or
+    "auto" (TFLite where a converted model exists or the backend can convert, else the compiled function).
+    model: a Keras model; or None with tflite_content, a converted model, and source, the .keras file it came from.
+    `.model` is the Keras model, loaded from source on first use (Grad-CAM needs it). `source` also keys the cache
+    of converted models. tta_default: the test-time augmentation mode (fer_core.tta) for callers that do not choose.
     """
 
-    def __init__(self, model: keras.Model, labels=EMOTIONS, max_batch: int = 256, name: str = "",
-                 engine: str = "auto", source: Path | None = None, tta_default: str = "none"):
+    def __init__(self, model=None, labels=EMOTIONS, max_batch: int = 256, name: str = "",
+                 engine: str = "auto", source: Path | None = None, tta_default: str = "none",
+                 tflite_content: bytes | None = None):
         if engine not in ENGINES:
             raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
-        self.model = model
+        if model is None and tflite_content is None:
+            raise ValueError("give a Keras model or a converted TFLite model")
+        self._model = model
+        self._model_lock = threading.Lock()
+        self.source = Path(source) if source else None
         self.labels = tuple(labels)
-        self.name = name or model.name
+        self.name = name or (model.name if model is not None else "model")
         self.max_batch = max_batch
         self.tta_default = tta_mode(tta_default)
+        if tflite_content is not None:
+            if engine == "function":
+                raise ValueError("a converted TFLite model runs on the tflite engine only")
+            self._fn, self.engine = tflite.TFLiteRunner(tflite_content), "tflite"
+            return
         self.engine = "function"
         self._fn = None
         if engine != "function":
             try:
-                self._fn, self.engine = _tflite_runner(model, source), "tflite"
+                if not tflite.available():
+                    raise RuntimeError("converting to TFLite needs Keras on the tensorflow backend")
+                content = tflite.converted(model, self.source) if self.source else tflite.convert(model)
+                self._fn, self.engine = tflite.TFLiteRunner(content), "tflite"
             except Exception as exc:
                 if engine == "tflite":
                     raise
-                expected = keras.backend.backend() != "tensorflow"  # TFLite needs TensorFlow; not a fault
-                (log.info if expected else log.warning)("TFLite unavailable (%s); using the compiled function", exc)
+                log.warning("TFLite unavailable (%s); using the compiled function", exc)
         if self._fn is None:
             self._fn = _compile(model)
 
+    @property
+    def model(self):
+        """The Keras model (imports TensorFlow when it was not loaded yet)."""
+        with self._model_lock:
+            if self._model is None:
+                if self.source is None:
+                    raise ModelLoadError(f"{self.name}: no .keras file beside the converted model")
+                self._model = load_keras_model(self.source)
+            return self._model
+
     @classmethod
     def load(cls, path=None, engine: str | None = None) -> Predictor:
-        """The model at path (default: the shipped one); engine defaults to $FER_ENGINE, else "auto"."""
+        """The model at path, a .keras or .tflite file (default: the shipped one); engine defaults to $FER_ENGINE,
+        else "auto". A .keras file with its converted model.tflite beside it runs from that, without TensorFlow."""
         path = Path(path) if path else default_model_path()
+        engine = engine or os.environ.get("FER_ENGINE", "auto")
+        if engine not in ENGINES:
+            raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+        name = path.parent.name if path.name in (MODEL_FILE, TFLITE_FILE) else path.stem
+        if path.suffix == ".tflite":
+            return cls._from_tflite(path, path.with_suffix(".keras"), name, engine)
+        if not path.exists() and (path.parent / TFLITE_FILE).is_file() and engine != "function":
+            return cls._from_tflite(path.parent / TFLITE_FILE, path, name, engine)  # a folder that ships no .keras
+        _check_keras_file(path)
+        converted = shipped_tflite(path) if engine != "function" else None
+        if converted:
+            return cls._from_tflite(converted, path, name, engine)
         model = load_keras_model(path)
         labels = read_labels(path, int(model.output_shape[-1]))
-        return cls(model, labels, name=path.parent.name if path.name == "model.keras" else path.stem,
-                   engine=engine or os.environ.get("FER_ENGINE", "auto"), source=path,
-                   tta_default=read_tta_default(path))
+        return cls(model, labels, name=name, engine=engine, source=path, tta_default=read_tta_default(path))
+
+    @classmethod
+    def _from_tflite(cls, path: Path, keras_path: Path, name: str, engine: str) -> Predictor:
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            raise ModelLoadError(f"model file not found: {path}") from exc
+        try:
+            outputs = tflite.output_count(content)
+        except (ValueError, RuntimeError) as exc:
+            raise ModelLoadError(f"not a TFLite model of 48x48 gray faces: {path} ({exc})") from exc
+        info = _read_inference_info(path.parent)
+        labels = info.get("labels") if len(info.get("labels") or ()) == outputs else read_labels(path, outputs)
+        return cls(None, labels, name=name, engine=engine, source=keras_path if keras_path.is_file() else None,
+                   tta_default=info.get("tta_default") or read_tta_default(path), tflite_content=content)
 
     def predict_proba(self, faces: np.ndarray, tta: str | bool | None = "none") -> np.ndarray:
         """float32 (N, 48, 48, 1) faces -> (N, len(labels)) probabilities, averaged over the views of the TTA mode

@@ -1,15 +1,17 @@
 """Turning a finished training run into a shipped model folder: the run's fixed files, its best model saved without
-the optimizer state (inference never reads it, and it is two thirds of the file), and a fresh model card."""
+the optimizer state (inference never reads it, and it is two thirds of the file), that model converted to TFLite
+with the labels and test-time augmentation default it runs with (so inference needs no TensorFlow), and a fresh
+model card."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
-import keras
-
-from . import paths
+from . import paths, tflite
 from .card import write_model_card
+from .predictor import inference_info, load_keras_model
 from .runs import read_run
 
 COPIED_FILES = (paths.SETTINGS_FILE, paths.HISTORY_FILE, paths.EVALUATION_FILE, paths.EVALUATION_TTA_FILE)
@@ -36,6 +38,19 @@ def ship_run(run_dir, dest) -> Path:
     if ensemble:
         shutil.copytree(run_dir / paths.MEMBERS_DIR, dest / paths.MEMBERS_DIR, dirs_exist_ok=True)
     # An uncompiled model has no optimizer, so nothing but the layers and weights is saved.
-    keras.models.load_model(run_dir / paths.MODEL_FILE, compile=False).save(dest / paths.MODEL_FILE)
+    load_keras_model(run_dir / paths.MODEL_FILE).save(dest / paths.MODEL_FILE)
+    write_converted_model(dest)
     write_model_card(dest)
     return dest
+
+
+def write_converted_model(folder) -> Path:
+    """Convert folder's model.keras to model.tflite and write inference.json beside it; returns the .tflite path."""
+    folder = Path(folder)
+    keras_path = folder / paths.MODEL_FILE
+    model = load_keras_model(keras_path)
+    converted = folder / paths.TFLITE_FILE
+    converted.write_bytes(tflite.convert(model))
+    info = inference_info(keras_path, int(model.output_shape[-1]))
+    (folder / paths.INFERENCE_FILE).write_text(json.dumps(info, indent=2) + "\n")
+    return converted

@@ -128,7 +128,7 @@ def test_camera_page_returns_annotated_frames(app_url, browser_factory, fer_data
                                f"--use-file-for-fake-video-capture={clip}"])
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        # Home first: it loads TensorFlow, and the camera page must still load WebRTC after it in the same server.
+        # Home first: it loads the model, and the camera page must still load WebRTC after it in the same server.
         page.goto(app_url)
         page.get_by_text("Facial emotion recognition").first.wait_for(timeout=120_000)
         page.goto(f"{app_url}/Live_camera")
