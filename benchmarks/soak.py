@@ -25,6 +25,7 @@ import numpy as np
 from benchmarks.clips import face_clip, real_face_crops
 from fer_core import Predictor
 from fer_core.live import LiveAnalyzer
+from fer_core.paths import live_model_path
 
 
 def rss_mib() -> float:
@@ -43,7 +44,7 @@ def main() -> int:
     args = parser.parse_args()
 
     frames, _ = face_clip(real_face_crops(Path(args.photos)), 6, 300, seed=1)
-    live = LiveAnalyzer(Predictor.load())
+    live = LiveAnalyzer(Predictor.load(live_model_path()))  # the camera's model, as the page loads it
     results: queue.Queue = queue.Queue(maxsize=32)
     callback = make_video_callback(live, results)
     timeline: list = []
@@ -63,7 +64,8 @@ def main() -> int:
             window = []
             print(f"{i + 1:>7} frames  RSS {samples[-1]['rss_mib']:.1f} MiB  {samples[-1]['seconds']:.0f} s",
                   flush=True)
-    report = {"frames": args.frames, "every": args.every, "samples": samples,
+    loaded = sorted(name for name in sys.modules if name.split(".")[0] in ("tensorflow", "keras"))
+    report = {"frames": args.frames, "every": args.every, "samples": samples, "tensorflow_loaded": bool(loaded),
               "first_window_mib": samples[0]["rss_mib"], "last_window_mib": samples[-1]["rss_mib"]}
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(report, indent=2))
