@@ -242,13 +242,17 @@ def console_main() -> int:
 def main(argv=None, prog: str = "python -m fer_core") -> int:
     args = build_parser(prog).parse_args(argv)
     from .predictor import ModelLoadError
-    from .video import VideoError
 
+    expected: tuple[type[Exception], ...] = (ModelLoadError, FileNotFoundError, ValueError)
+    if args.command == "video":  # PyAV loads with fer_core.video; the other commands do without it
+        from .video import VideoError
+
+        expected += (VideoError,)
     handlers = {"train": run_train, "evaluate": run_evaluate, "analyze": _run_analyze, "video": run_video,
                 "ship": run_ship, "ensemble": run_ensemble}
     try:
         return handlers[args.command](args)
-    except (ModelLoadError, FileNotFoundError, ValueError, VideoError) as exc:
+    except expected as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -135,17 +135,17 @@ class Predictor:
 
     engine: "tflite" (the LiteRT interpreter, the fastest on CPU), "function" (the backend's compiled function) or
     "auto" (TFLite where a converted model exists or the backend can convert, else the compiled function).
-    model: a Keras model; or None with tflite_content, a converted model, and source, the .keras file it came from.
+    model: a Keras model; or None with tflite_runner, a converted model, and source, the .keras file it came from.
     `.model` is the Keras model, loaded from source on first use (Grad-CAM needs it). `source` also keys the cache
     of converted models. tta_default: the test-time augmentation mode (fer_core.tta) for callers that do not choose.
     """
 
     def __init__(self, model=None, labels=EMOTIONS, max_batch: int = 256, name: str = "",
                  engine: str = "auto", source: Path | None = None, tta_default: str = "none",
-                 tflite_content: bytes | None = None):
+                 tflite_runner: tflite.TFLiteRunner | None = None):
         if engine not in ENGINES:
             raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
-        if model is None and tflite_content is None:
+        if model is None and tflite_runner is None:
             raise ValueError("give a Keras model or a converted TFLite model")
         self._model = model
         self._model_lock = threading.Lock()
@@ -154,10 +154,10 @@ class Predictor:
         self.name = name or (model.name if model is not None else "model")
         self.max_batch = max_batch
         self.tta_default = tta_mode(tta_default)
-        if tflite_content is not None:
+        if tflite_runner is not None:
             if engine == "function":
                 raise ValueError("a converted TFLite model runs on the tflite engine only")
-            self._fn, self.engine = tflite.TFLiteRunner(tflite_content), "tflite"
+            self._fn, self.engine = tflite_runner, "tflite"
             return
         self.engine = "function"
         self._fn = None
@@ -212,13 +212,15 @@ class Predictor:
         except OSError as exc:
             raise ModelLoadError(f"model file not found: {path}") from exc
         try:
-            outputs = tflite.output_count(content)
+            runner = tflite.TFLiteRunner(content)
         except (ValueError, RuntimeError) as exc:
             raise ModelLoadError(f"not a TFLite model of 48x48 gray faces: {path} ({exc})") from exc
         info = _read_inference_info(path.parent)
-        labels = info.get("labels") if len(info.get("labels") or ()) == outputs else read_labels(path, outputs)
+        labels = info.get("labels")
+        if len(labels or ()) != runner.outputs:
+            labels = read_labels(path, runner.outputs)
         return cls(None, labels, name=name, engine=engine, source=keras_path if keras_path.is_file() else None,
-                   tta_default=info.get("tta_default") or read_tta_default(path), tflite_content=content)
+                   tta_default=info.get("tta_default") or read_tta_default(path), tflite_runner=runner)
 
     def predict_proba(self, faces: np.ndarray, tta: str | bool | None = "none") -> np.ndarray:
         """float32 (N, 48, 48, 1) faces -> (N, len(labels)) probabilities, averaged over the views of the TTA mode

@@ -109,25 +109,25 @@ def _make_interpreter(content: bytes, threads: int):
     return interpreter
 
 
-def output_count(content: bytes) -> int:
-    """The number of classes a TFLite model outputs; ValueError unless it takes (N, 48, 48, 1) faces."""
-    interpreter = _make_interpreter(content, 1)
-    shape = tuple(interpreter.get_input_details()[0]["shape"][1:])
-    if shape != (INPUT_SIZE, INPUT_SIZE, 1):
-        raise ValueError(f"expected input (48, 48, 1), got {shape}")
-    return int(interpreter.get_output_details()[0]["shape"][-1])
-
-
 class TFLiteRunner:
     """(N, 48, 48, 1) float32 -> probabilities. Safe to call from several threads: an interpreter is not, so each
     call takes one of the batch size it needs from a shared pool and puts it back. The pool only grows with calls
-    that really run at the same time, so memory does not grow with the number of threads a server starts."""
+    that really run at the same time, so memory does not grow with the number of threads a server starts.
+
+    ValueError when content is not a TFLite model of (N, 48, 48, 1) faces; `outputs` is its number of classes."""
 
     def __init__(self, content: bytes, threads: int | None = None):
         self.content = content
         self.threads = threads or usable_cores()
         self._free: dict[int, list] = {}
         self._lock = threading.Lock()
+        first = self._take(1)  # validates the model; the camera's one-face frames use it next
+        interpreter = first[0]
+        shape = tuple(interpreter.get_input_details()[0]["shape"][1:])
+        if shape != (INPUT_SIZE, INPUT_SIZE, 1):
+            raise ValueError(f"expected input (48, 48, 1), got {shape}")
+        self.outputs = int(interpreter.get_output_details()[0]["shape"][-1])
+        self._give_back(1, first)
 
     def _take(self, size: int):
         with self._lock:
@@ -142,7 +142,7 @@ class TFLiteRunner:
 
     def _give_back(self, size: int, entry) -> None:
         with self._lock:
-            self._free[size].append(entry)
+            self._free.setdefault(size, []).append(entry)
 
     def __call__(self, faces: np.ndarray) -> np.ndarray:
         outputs = []

@@ -77,11 +77,14 @@ for upload in uploads:
                                    key=f"why_emotion_{upload.file_id}")
         x, y, w, h = chosen.box
         crop = image[y:y + h, x:x + w]
-        heat = saliency(analyzer.predictor, crop, emotion)
         left, right = st.columns(2)
         left.image(crop, channels="BGR", caption=f"face #{number}", width=240)
-        right.image(overlay(crop, heat), channels="BGR", width=240,
-                    caption=f"where the model sees '{emotion}' ({chosen.scores[emotion]:.0%})")
+        # A collapsed expander still runs its code, and Grad-CAM loads TensorFlow (about 0.5 GB) into the server
+        # on first use, so the map is computed only when asked for.
+        if st.toggle("Show the heat map", key=f"why_show_{upload.file_id}"):
+            heat = saliency(analyzer.predictor, crop, emotion)
+            right.image(overlay(crop, heat), channels="BGR", width=240,
+                        caption=f"where the model sees '{emotion}' ({chosen.scores[emotion]:.0%})")
 
     stem = upload.name.rsplit(".", 1)[0]
     record = {"image": upload.name, "faces": [r.to_dict() for r in results], "error": None}

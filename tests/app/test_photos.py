@@ -42,7 +42,11 @@ def test_group_photo_lists_every_face_the_library_finds(fer_data_dir):
     assert {"face #", "x", "y", "w", "h", "confidence", "happy", "neutral"} <= set(table.columns)
     assert any("Most common" in m.value for m in at.markdown)
     assert len(at.download_button) == 3
-    at.selectbox(key="why_emotion_" + at.file_uploader[0].value[0].file_id).set_value("sad").run()
+    file_id = at.file_uploader[0].value[0].file_id
+    at.selectbox(key="why_emotion_" + file_id).set_value("sad").run()
+    captions = [caption for image in at.image for caption in (image.captions or [])]
+    assert not any(caption.startswith("where the model sees") for caption in captions)  # not until asked
+    at.toggle(key="why_show_" + file_id).set_value(True).run()
     assert not at.exception
     captions = [caption for image in at.image for caption in (image.captions or [])]
     assert any(caption.startswith("where the model sees 'sad'") for caption in captions), captions
