@@ -19,8 +19,18 @@ def test_tflite_matches_the_compiled_function_for_every_batch_size(engines, n):
     np.testing.assert_allclose(fast.predict_proba(x, tta=True), reference.predict_proba(x, tta=True), atol=1e-5)
 
 
-def test_bucket_pads_only_above_the_exact_sizes():
-    assert [tflite.bucket(n) for n in (1, 5, 8, 9, 16, 17, 31, 32)] == [1, 5, 8, 16, 16, 32, 32, 32]
+def test_one_interpreter_serves_every_batch_size_and_overlapping_calls_get_their_own(tiny_model):
+    from concurrent.futures import ThreadPoolExecutor
+
+    runner = Predictor.load(tiny_model, engine="tflite")._fn
+    x = np.random.default_rng(0).random((40, 48, 48, 1), dtype=np.float32)
+    alone = [runner(x[:n]) for n in (1, 6, 40, 2, 33)]
+    assert runner.pool_size == 1  # resized for each batch, not one interpreter per size
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(lambda n: runner(x[:n]), [1, 6, 40, 2, 33] * 8))
+    assert 1 <= runner.pool_size <= 4
+    for got, want in zip(together, alone * 8, strict=True):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_converted_models_are_cached_by_the_model_file_hash(tiny_model, tmp_path, monkeypatch):
