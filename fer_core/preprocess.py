@@ -42,14 +42,30 @@ def to_gray48(image: np.ndarray, channel_order: str = "bgr") -> np.ndarray:
     return cv2.resize(gray, (INPUT_SIZE, INPUT_SIZE), interpolation=interpolation)
 
 
+def equalise(faces: np.ndarray) -> np.ndarray:
+    """Each (48, 48) uint8 face histogram-equalised on its own.
+
+    The FER2013 copy the models learn from holds equalised faces, while a camera, a photo or a video gives raw ones;
+    equalising every face here makes both look alike to the model. Equalising an equalised face changes it by at most
+    one grey level (the levels' order and counts are kept; OpenCV rounds the mapping), so those pass through."""
+    faces = np.asarray(faces, dtype=np.uint8)
+    out = np.empty_like(faces)
+    for i, face in enumerate(faces):
+        out[i] = cv2.equalizeHist(np.ascontiguousarray(face))
+    return out
+
+
 def to_model_input(gray48: np.ndarray) -> np.ndarray:
-    """(N, 48, 48) or (48, 48) uint8 faces -> float32 (N, 48, 48, 1) in [0, 1]."""
+    """(N, 48, 48) or (48, 48) uint8 faces -> float32 (N, 48, 48, 1) in [0, 1], each face equalised (equalise):
+    the one step every path (training, evaluation, photos, camera, video) takes from pixels to the model."""
     faces = np.asarray(gray48)
     if faces.ndim == 2:
         faces = faces[None]
     if faces.shape[1:] != (INPUT_SIZE, INPUT_SIZE):
         raise ValueError(f"expected (N, 48, 48) faces, got {faces.shape}")
-    return (faces.astype(np.float32) * (1.0 / 255.0))[..., None]
+    if faces.dtype != np.uint8:
+        raise TypeError(f"expected uint8 faces, got {faces.dtype}")
+    return (equalise(faces).astype(np.float32) * (1.0 / 255.0))[..., None]
 
 
 def preprocess_face(crop: np.ndarray, channel_order: str = "bgr") -> np.ndarray:
