@@ -130,6 +130,12 @@ def shipped_tflite(keras_path: Path) -> Path | None:
     return None
 
 
+def _check_engine(engine: str) -> str:
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+    return engine
+
+
 class Predictor:
     """Probabilities for batches of preprocessed faces; safe to call from several threads at once.
 
@@ -143,8 +149,7 @@ class Predictor:
     def __init__(self, model=None, labels=EMOTIONS, max_batch: int = 256, name: str = "",
                  engine: str = "auto", source: Path | None = None, tta_default: str = "none",
                  tflite_runner: tflite.TFLiteRunner | None = None):
-        if engine not in ENGINES:
-            raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+        _check_engine(engine)
         if model is None and tflite_runner is None:
             raise ValueError("give a Keras model or a converted TFLite model")
         self._model = model
@@ -189,9 +194,7 @@ class Predictor:
         """The model at path, a .keras or .tflite file (default: the shipped one); engine defaults to $FER_ENGINE,
         else "auto". A .keras file with its converted model.tflite beside it runs from that, without TensorFlow."""
         path = Path(path) if path else default_model_path()
-        engine = engine or os.environ.get("FER_ENGINE", "auto")
-        if engine not in ENGINES:
-            raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+        engine = _check_engine(engine or os.environ.get("FER_ENGINE", "auto"))  # before any model is read
         name = path.parent.name if path.name in (MODEL_FILE, TFLITE_FILE) else path.stem
         if path.suffix == ".tflite":
             return cls._from_tflite(path, path.with_suffix(".keras"), name, engine)

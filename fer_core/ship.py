@@ -38,17 +38,19 @@ def ship_run(run_dir, dest) -> Path:
     if ensemble:
         shutil.copytree(run_dir / paths.MEMBERS_DIR, dest / paths.MEMBERS_DIR, dirs_exist_ok=True)
     # An uncompiled model has no optimizer, so nothing but the layers and weights is saved.
-    load_keras_model(run_dir / paths.MODEL_FILE).save(dest / paths.MODEL_FILE)
-    write_converted_model(dest)
+    model = load_keras_model(run_dir / paths.MODEL_FILE)
+    model.save(dest / paths.MODEL_FILE)
+    write_converted_model(dest, model)
     write_model_card(dest)
     return dest
 
 
-def write_converted_model(folder) -> Path:
-    """Convert folder's model.keras to model.tflite and write inference.json beside it; returns the .tflite path."""
+def write_converted_model(folder, model=None) -> Path:
+    """Convert folder's model.keras (already loaded as `model`, when the caller has it) to model.tflite and write
+    inference.json beside it; returns the .tflite path."""
     folder = Path(folder)
     keras_path = folder / paths.MODEL_FILE
-    model = load_keras_model(keras_path)
+    model = load_keras_model(keras_path) if model is None else model
     converted = folder / paths.TFLITE_FILE
     converted.write_bytes(tflite.convert(model))
     info = inference_info(keras_path, int(model.output_shape[-1]))
