@@ -206,6 +206,32 @@ def _ensemble_header(run) -> list[str]:
     return lines
 
 
+SCORECARD_TITLES = {"original": "PublicTest, original labels", "raw": "PublicTest in raw pixels",
+                    "ferplus": "PublicTest, FER+ majority label", "end_to_end": "end to end on full images"}
+
+
+def _scorecard(run) -> list[str]:
+    """The section of what users see (fer_core.scorecard), when the model folder has one."""
+    card = run.scorecard
+    if not card:
+        return []
+    present = [m for m in SCORECARD_TITLES if m in card]
+    lines = ["## What users see", "",
+             f"Measured by `evaluate --scorecard` with test-time augmentation `{card['tta']}`.", "",
+             "| measure | data | faces | accuracy | macro-F1 |", "|---|---|---|---|---|"]
+    for m in present:
+        note = (f" ({card[m]['unscored']} without a majority not scored)" if "unscored" in card[m] else "") + (
+            f" (no face found in {card[m]['no_face']})" if "no_face" in card[m] else "")
+        lines.append(f"| {SCORECARD_TITLES[m]} | `{card[m].get('source', '')}` | {card[m]['n']}{note} | "
+                     f"{card[m]['accuracy']:.4f} | {card[m]['macro_f1']:.4f} |")
+    lines += ["", "Recall per class:", "", "| class | " + " | ".join(SCORECARD_TITLES[m] for m in present) + " |",
+              "|---|" + "---|" * len(present)]
+    for name in card["original"]["labels"]:
+        lines.append(f"| {name} | " + " | ".join(f"{card[m]['per_class'][name]['recall']:.3f}" for m in present)
+                     + " |")
+    return [*lines, ""]
+
+
 def _reproduce(run) -> list[str]:
     s, out = run.settings, f"models/{run.name}"
     if s.get("arch") == paths.ENSEMBLE_ARCH:
@@ -269,6 +295,7 @@ def model_card(run_dir) -> str:
         "- Trained on 48x48 grayscale FER2013 faces: frontal, mostly posed web images; expect lower accuracy on "
         "profiles, strong lighting, occlusions and very small faces.",
         "",
+        *_scorecard(run),
         *_reproduce(run),
     ]
     return "\n".join(lines)

@@ -57,6 +57,11 @@ def _add_train(sub) -> None:
     p.add_argument("--swa-start", type=int, default=0, metavar="EPOCH",
                    help="average the weights from this epoch on (stochastic weight averaging; batch norm is "
                         "recalibrated); the average competes with each epoch for the best model (default: off)")
+    p.add_argument("--ferplus", metavar="CSV", help="FER+ crowd votes (e.g. DATA/ferplus.csv) blended into the "
+                   "targets as soft labels; faces the crowd called not a face are left out")
+    p.add_argument("--ferplus-weight", type=float, default=0.5, metavar="W",
+                   help="each target is (1 - W) * the original label + W * the FER+ vote distribution "
+                        "(default: %(default)s)")
     p.add_argument("--val-split", default="test", help="split used for validation (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, help="train on only N faces (quick checks)")
@@ -76,6 +81,16 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--rescore", action="store_true",
                    help="instead of one report, rewrite every TTA mode's evaluation file and the model card beside "
                         "--model, on the split it was validated on (keeps its recorded training time)")
+    p.add_argument("--raw", metavar="DIR", help="scorecard: also score the split's faces in original pixels from "
+                   "this folder (same layout, e.g. ../shared/data/fer2013_raw)")
+    p.add_argument("--ferplus", metavar="CSV", help="scorecard: also score against the FER+ majority label "
+                   "(default: DATA/ferplus.csv when it exists and a scorecard is asked for)")
+    p.add_argument("--e2e", metavar="DIR", help="scorecard: also detect, crop and classify the largest face of each "
+                   "image listed in DIR/labels.csv (file,label); an image with no face found counts as wrong")
+    p.add_argument("--scorecard", action="store_true",
+                   help="report every measure the data allows in one JSON (implied by --raw, --ferplus, --e2e)")
+    p.add_argument("--save", action="store_true",
+                   help="with a scorecard: write it beside --model as scorecard.json and rewrite the model card")
 
 
 def _add_tta_options(p) -> None:
@@ -159,7 +174,7 @@ def run_train(args) -> int:
         random_erasing=args.random_erasing, classes=args.classes.split(",") if args.classes else None,
         val_split=args.val_split, seed=args.seed, limit=args.limit, teacher=args.teacher, distill=args.distill,
         teacher_tta=args.teacher_tta,
-        init_from=args.init_from, swa_start=args.swa_start,
+        init_from=args.init_from, swa_start=args.swa_start, ferplus=args.ferplus, ferplus_weight=args.ferplus_weight,
     )
     verbose = {"bar": 1, "epoch": 2, "none": 0}[args.progress]
     from .evaluation import format_report
@@ -179,6 +194,8 @@ def run_evaluate(args) -> int:
 
     if args.rescore:
         return _rescore(args)
+    if args.scorecard or args.raw or args.ferplus or args.e2e or args.save:
+        return _scorecard(args)
     predictor = Predictor.load(args.model)
     dataset = load_dataset(args.data, args.split, predictor.labels)
     if len(dataset.images) == 0:
@@ -189,6 +206,26 @@ def run_evaluate(args) -> int:
     print(format_report(metrics))
     if args.json:
         Path(args.json).write_text(json.dumps(metrics, indent=2))
+    return 0
+
+
+def _scorecard(args) -> int:
+    from . import paths
+    from .card import write_model_card
+    from .predictor import Predictor
+    from .scorecard import format_scorecard, scorecard
+
+    model = Path(args.model) if args.model else paths.default_model_path()
+    predictor = Predictor.load(model)
+    card = scorecard(predictor, args.data, args.split, tta=args.tta, raw=args.raw, ferplus_csv=args.ferplus,
+                     e2e=args.e2e)
+    print(format_scorecard(card))
+    text = json.dumps(card, indent=2)
+    if args.json:
+        Path(args.json).write_text(text)
+    if args.save:
+        (model.parent / paths.SCORECARD_FILE).write_text(text)
+        print(f"wrote {model.parent / paths.SCORECARD_FILE} and {write_model_card(model.parent)}")
     return 0
 
 

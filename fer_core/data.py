@@ -28,11 +28,14 @@ SPLITS = {
 class Dataset(NamedTuple):
     """images: uint8 (N, 48, 48) gray; labels: int64 (N,) indices into classes.
 
-    Faces come grouped by class in the order of `classes`; within a class, by file name (folders) or row (CSV)."""
+    Faces come grouped by class in the order of `classes`; within a class, by file name (folders) or row (CSV).
+    files: each face's path relative to the dataset folder, in the same order (empty for a CSV), which is how
+    per-file annotations such as FER+ votes (fer_core.ferplus) find their faces."""
 
     images: np.ndarray
     labels: np.ndarray
     classes: tuple[str, ...]
+    files: tuple[str, ...] = ()
 
     def counts(self) -> dict[str, int]:
         per_label = np.bincount(self.labels, minlength=len(self.classes))
@@ -51,8 +54,8 @@ def _stack_faces(faces: list[np.ndarray]) -> np.ndarray:
     return np.stack(faces) if faces else np.zeros((0, INPUT_SIZE, INPUT_SIZE), np.uint8)
 
 
-def _dataset(images: list[np.ndarray], labels: list[int], classes: tuple[str, ...]) -> Dataset:
-    return Dataset(_stack_faces(images), np.asarray(labels, np.int64), classes)
+def _dataset(images: list[np.ndarray], labels: list[int], classes: tuple[str, ...], files=()) -> Dataset:
+    return Dataset(_stack_faces(images), np.asarray(labels, np.int64), classes, tuple(files))
 
 
 def _read_face(path: Path) -> np.ndarray | None:
@@ -105,8 +108,9 @@ def load_image_folder(root, split: str = "train", classes=None) -> Dataset:
     """Faces from <root>/<split>/<class>/*.jpg|png|... (or <root>/<class>/... when there is no split folder)."""
     classes = parse_classes(classes)
     index = label_index(classes)
-    split_dir = find_split_dir(Path(root), split)
-    images, labels = [], []
+    root = Path(root)
+    split_dir = find_split_dir(root, split)
+    images, labels, files = [], [], []
     folders = _class_dirs(split_dir)
     for emotion in (e for e in classes if e in folders):
         for path in _image_files(folders[emotion]):
@@ -114,7 +118,8 @@ def load_image_folder(root, split: str = "train", classes=None) -> Dataset:
             if face is not None:
                 images.append(face)
                 labels.append(index[emotion])
-    return _dataset(images, labels, classes)
+                files.append(path.relative_to(root).as_posix())
+    return _dataset(images, labels, classes, files)
 
 
 def load_csv(path, split: str = "train", classes=None) -> Dataset:

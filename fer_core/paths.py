@@ -27,6 +27,8 @@ EVALUATION_TTA_FILE = "evaluation_tta.json"
 EVALUATION_MULTI_FILE = "evaluation_multi.json"
 # One evaluation per test-time augmentation mode (fer_core.tta); runs trained before "multi" existed lack that one.
 EVALUATION_FILES = {"none": EVALUATION_FILE, "mirror": EVALUATION_TTA_FILE, "multi": EVALUATION_MULTI_FILE}
+# What users see, measured by `evaluate --scorecard --save` (fer_core.scorecard): raw pixels, FER+ majority, end to end.
+SCORECARD_FILE = "scorecard.json"
 CHECKPOINT_DIR = "checkpoint"
 # An ensemble folder (fer_core.ensemble) has settings["arch"] == ENSEMBLE_ARCH and its members' files in here.
 ENSEMBLE_ARCH = "ensemble"

@@ -21,6 +21,7 @@ class RunFiles:
     evaluation: dict | None
     evaluation_tta: dict | None
     evaluation_multi: dict | None = None
+    scorecard: dict | None = None  # fer_core.scorecard: raw pixels, FER+ majority, end to end
 
     @property
     def evaluations(self) -> dict[str, dict]:
@@ -54,6 +55,7 @@ def read_run(folder) -> RunFiles:
         evaluation=_json(folder / paths.EVALUATION_FILE),
         evaluation_tta=_json(folder / paths.EVALUATION_TTA_FILE),
         evaluation_multi=_json(folder / paths.EVALUATION_MULTI_FILE),
+        scorecard=_json(folder / paths.SCORECARD_FILE),
     )
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from . import paths, swa
+from . import ferplus, paths, swa
 from .augment import augment_batch, flip_batch
 from .card import write_model_card
 from .data import load_dataset
@@ -53,6 +53,8 @@ class TrainSettings:
     teacher_tta: str = "none"  # views the teacher averages over (fer_core.tta): a TTA teacher for a one-pass student
     init_from: str | None = None  # a .keras model of the same architecture whose weights start the run (warm restart)
     swa_start: int = 0  # from this epoch on, average the weights of every epoch's end (fer_core.swa); 0: off
+    ferplus: str | None = None  # FER+ votes (ferplus.csv) blended into the targets as soft labels (fer_core.ferplus)
+    ferplus_weight: float = 0.5  # share of the FER+ vote distribution in each target; the label keeps the rest
 
 
 HISTORY_FIELDS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds",
@@ -61,12 +63,14 @@ SWA_FILE = "swa.npz"
 
 
 class FaceBatches(keras.utils.PyDataset):
-    """Shuffled, augmented, one-hot batches with optional per-sample class weights."""
+    """Shuffled, augmented batches of (faces, target distributions), with optional per-sample class weights.
 
-    def __init__(self, images, labels, num_classes, settings: TrainSettings, class_weight=None, epoch=0,
+    targets: float (N, classes), one-hot labels or labels blended with crowd votes (fer_core.ferplus)."""
+
+    def __init__(self, images, labels, targets, settings: TrainSettings, class_weight=None, epoch=0,
                  teacher: Predictor | None = None, teacher_targets: np.ndarray | None = None):
         super().__init__()
-        self.images, self.labels, self.num_classes = images, labels, num_classes
+        self.images, self.labels, self.targets = images, labels, targets
         self.settings, self.class_weight, self.teacher = settings, class_weight, teacher
         self.teacher_targets = teacher_targets  # per training face, when they do not depend on the augmentation
         self.epoch = epoch
@@ -86,7 +90,7 @@ class FaceBatches(keras.utils.PyDataset):
             rng = np.random.default_rng((self.settings.seed, self.epoch, index))
             faces = (flip_batch(faces, rng) if self.settings.flip_only
                      else augment_batch(faces, rng, erase_prob=self.settings.random_erasing))
-        y = keras.utils.to_categorical(self.labels[idx], self.num_classes)
+        y = self.targets[idx]
         x = to_model_input(faces)
         if self.teacher_targets is not None or self.teacher is not None:
             # Without stored targets the teacher sees the same augmented faces, so its soft targets match the student's.
@@ -178,6 +182,21 @@ def _fixed_teacher_targets(teacher: Predictor, images: np.ndarray, settings: Tra
                            for i in range(0, len(images), chunk)])
 
 
+def _training_faces(train_set, settings: TrainSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(faces, labels, targets) to train on: one-hot targets, or blended with FER+ votes (which also leaves out the
+    faces the crowd called not a face); then the first settings.limit of a seeded shuffle."""
+    images, labels = train_set.images, train_set.labels
+    if settings.ferplus:
+        targets, keep = ferplus.training_targets(train_set, settings.ferplus, settings.ferplus_weight)
+        images, labels, targets = images[keep], labels[keep], targets[keep]
+    else:
+        targets = np.eye(len(train_set.classes), dtype=np.float32)[labels]
+    if settings.limit:
+        chosen = np.random.default_rng(settings.seed).permutation(len(images))[: settings.limit]
+        images, labels, targets = images[chosen], labels[chosen], targets[chosen]
+    return images, labels, targets
+
+
 def _balanced_weights(labels, num_classes) -> np.ndarray:
     counts = np.bincount(labels, minlength=num_classes).astype(np.float64)
     return np.where(counts > 0, len(labels) / (num_classes * np.maximum(counts, 1)), 0.0)
@@ -229,10 +248,7 @@ def train(settings: TrainSettings, resume: bool = False, verbose: int = 2, stop_
     val_set = load_dataset(settings.data, settings.val_split, settings.classes)
     if len(train_set.images) == 0 or len(val_set.images) == 0:
         raise ValueError(f"{settings.data}: need faces in both the train and {settings.val_split} splits")
-    images, labels = train_set.images, train_set.labels
-    if settings.limit:
-        keep = np.random.default_rng(settings.seed).permutation(len(images))[: settings.limit]
-        images, labels = images[keep], labels[keep]
+    images, labels, targets = _training_faces(train_set, settings)
     classes = list(train_set.classes)
     num_classes = len(classes)
 
@@ -274,9 +290,9 @@ def train(settings: TrainSettings, resume: bool = False, verbose: int = 2, stop_
         teacher = Predictor.load(settings.teacher)
         if list(teacher.labels) != classes:
             raise ValueError(f"teacher {settings.teacher} predicts {teacher.labels}, the run trains {classes}")
-    targets = _fixed_teacher_targets(teacher, images, settings) if teacher is not None else None
-    batches = FaceBatches(images, labels, num_classes, settings, class_weight, epoch=initial_epoch, teacher=teacher,
-                          teacher_targets=targets)
+    fixed = _fixed_teacher_targets(teacher, images, settings) if teacher is not None else None
+    batches = FaceBatches(images, labels, targets, settings, class_weight, epoch=initial_epoch, teacher=teacher,
+                          teacher_targets=fixed)
     val = (to_model_input(val_set.images), keras.utils.to_categorical(val_set.labels, num_classes))
     recorder = RunRecorder(run_dir, settings, best, elapsed, val=(val[0], val_set.labels),
                            calibration=swa.calibration_faces(images, settings.seed) if settings.swa_start else None)

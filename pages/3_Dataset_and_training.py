@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app_support import page_setup
+from fer_core.card import SCORECARD_TITLES
 from fer_core.data import available_splits, count_faces, sample_faces
 from fer_core.paths import DEFAULT_RUN, MODELS_DIR, list_runs
 from fer_core.runs import RunFiles, member_runs, read_run
@@ -115,6 +116,26 @@ def run_section(run: RunFiles, key: str) -> None:
     st.plotly_chart(figure, key=f"confusion_{key}")
     per_class = pd.DataFrame(evaluation["per_class"]).T.reset_index(names="emotion")
     st.dataframe(per_class.round(3), hide_index=True)
+    scorecard_section(run, key)
+
+
+def scorecard_section(run: RunFiles, key: str) -> None:
+    """What users see: accuracy and per-class recall on raw pixels, FER+ majority labels and full images."""
+    card = run.scorecard
+    if not card:
+        return
+    st.subheader("What users see")
+    present = [m for m in SCORECARD_TITLES if m in card]
+    st.dataframe(pd.DataFrame([{"measure": SCORECARD_TITLES[m], "faces": card[m]["n"],
+                                "accuracy": card[m]["accuracy"], "macro-F1": card[m]["macro_f1"],
+                                "not scored / no face found": card[m].get("unscored", card[m].get("no_face"))}
+                               for m in present]).round(4), hide_index=True)
+    recall = pd.DataFrame([{"emotion": name, **{SCORECARD_TITLES[m]: card[m]["per_class"][name]["recall"]
+                                                 for m in present}} for name in card["original"]["labels"]])
+    figure = px.bar(recall.melt(id_vars="emotion", var_name="measure", value_name="recall"), x="emotion",
+                    y="recall", color="measure", barmode="group",
+                    title=f"Recall per class (test-time augmentation: {card['tta']})")
+    st.plotly_chart(figure, key=f"scorecard_{key}")
 
 
 def runs_section() -> None:
