@@ -63,3 +63,25 @@ def test_an_ensemble_shows_its_members(tiny_model, synthetic_dataset, tmp_path, 
     table = next(frame.value for frame in at.dataframe if "member" in frame.value)
     assert list(table["member"]) == ["net_a", "net_b"] and table["accuracy alone"].notna().all()
     assert any("Accuracy" in m.value for m in at.markdown)
+
+
+def test_a_run_with_a_scorecard_shows_what_users_see(tiny_model, synthetic_dataset, tmp_path, monkeypatch):
+    import json
+    import shutil
+
+    from fer_core.predictor import Predictor
+    from fer_core.scorecard import scorecard
+
+    monkeypatch.delenv("FER_DATA_DIR", raising=False)
+    run = tmp_path / "runs" / "scored"
+    shutil.copytree(tiny_model.parent, run, ignore=shutil.ignore_patterns("checkpoint"))
+    data = synthetic_dataset / "folder"
+    card = scorecard(Predictor.load(run / "model.keras"), data, tta="none", raw=data)
+    (run / "scorecard.json").write_text(json.dumps(card))
+    at = open_page("3_Dataset_and_training.py")
+    at.text_input(key="runs_folder").set_value(str(tmp_path / "runs")).run()
+    assert not at.exception
+    assert "What users see" in [h.value for h in at.subheader]
+    table = next(frame.value for frame in at.dataframe if "measure" in frame.value)
+    assert list(table["measure"]) == ["PublicTest, original labels", "PublicTest in raw pixels"]
+    assert list(table["accuracy"]) == [round(card["original"]["accuracy"], 4), round(card["raw"]["accuracy"], 4)]
