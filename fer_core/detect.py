@@ -1,41 +1,52 @@
-"""Haar-cascade face detection on a downscaled copy; boxes come back in original-image pixels."""
+"""Face detection behind one interface: Haar (OpenCV's frontal cascade, the original design's detector) or YuNet
+(fer_core.yunet). Both run on a copy downscaled to max_side, return detections in original-image pixels, and
+drop duplicate and nested boxes (fer_core.boxes.suppress_duplicates). Both are thread-safe.
+"""
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
-from typing import NamedTuple
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
-from .preprocess import to_gray
+from .boxes import Box, Detection, suppress_duplicates
+from .framing import FaceFraming
+from .preprocess import to_bgr, to_gray
 
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
+METHODS = ("yunet", "haar")
+DEFAULT_METHOD = "yunet"
+# The crop each detector's boxes need to look like FER2013's faces, measured end to end on the Taiwanese
+# development set by benchmarks/framing_sweep.py (docs/performance.md, "Face framing").
+DEFAULT_FRAMING = {"haar": FaceFraming(), "yunet": FaceFraming(square=True)}
 
-
-class Box(NamedTuple):
-    """A face box: x, y = top-left corner, w, h = size; integer pixels of the original image."""
-
-    x: int
-    y: int
-    w: int
-    h: int
+__all__ = ["Box", "Detection", "DetectorConfig", "detect", "detect_faces", "expand_box", "METHODS"]
 
 
 @dataclass(frozen=True)
 class DetectorConfig:
-    # The photo defaults come from benchmarks/detection_sweep.py on the shared photos, scored against hand-checked
-    # faces: 1.1 / 5 / 20 px found 104 of 115 true faces with 12 boxes on no face, where full-resolution Haar at
-    # 1.1 / 5 / 30 px found 44 with the same 12 (at 1.5x its time); 1.15 was faster but lost faces, 4 neighbours
-    # added false boxes.
+    method: str = DEFAULT_METHOD  # "yunet" or "haar"
+    # Haar's photo settings come from benchmarks/detection_sweep.py on the shared photos: 1.1 / 5 / 20 px found 104
+    # of 115 true faces with 12 boxes on no face; 1.15 was faster but lost faces, 4 neighbours added false boxes.
     scale_factor: float = 1.1
     min_neighbors: int = 5
+    score_threshold: float = 0.6  # YuNet: the lowest face score kept
     min_face: int = 20  # smallest face side, in pixels of the original image
     # Detect on a copy whose longer side is at most this (None: full size). 1280 keeps every face that
     # full-resolution Haar finds on the shared photos; 960 lost 12 of its 56 boxes.
     max_side: int | None = 1280
     margin: float = 0.0  # grow each box by this fraction of its size on every side, then clip to the image
+    framing: FaceFraming | None = None  # how a box becomes the classifier's crop; None: DEFAULT_FRAMING[method]
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise ValueError(f"unknown detector {self.method!r}; choose from {', '.join(METHODS)}")
+
+    @property
+    def crop_framing(self) -> FaceFraming:
+        return self.framing or DEFAULT_FRAMING[self.method]
 
 
 _local = threading.local()
@@ -60,23 +71,43 @@ def expand_box(box: Box, margin: float, width: int, height: int) -> Box:
     return Box(x0, y0, max(0, x1 - x0), max(0, y1 - y0))
 
 
-def detect_faces(image: np.ndarray, config: DetectorConfig = DetectorConfig(), channel_order: str = "bgr") -> list[Box]:
-    """Faces in a uint8 image (gray, BGR/RGB or with alpha), sorted left to right."""
-    gray = to_gray(image, channel_order)
-    height, width = gray.shape
+def _haar(image: np.ndarray, config: DetectorConfig) -> list[Detection]:
+    found, neighbours = _cascade().detectMultiScale2(
+        cv2.equalizeHist(image), scaleFactor=config.scale_factor, minNeighbors=config.min_neighbors,
+        minSize=(config.min_face, config.min_face))
+    return [Detection(Box(*map(int, box)), float(n)) for box, n in zip(found, neighbours, strict=True)]
+
+
+def _yunet(image: np.ndarray, config: DetectorConfig) -> list[Detection]:
+    from .yunet import detect_yunet
+
+    return [d for d in detect_yunet(image, config.score_threshold) if min(d.box.w, d.box.h) >= config.min_face]
+
+
+def _rescaled(detection: Detection, scale: float, margin: float, width: int, height: int) -> Detection:
+    box = Box(*(int(round(v / scale)) for v in detection.box))
+    landmarks = (tuple((x / scale, y / scale) for x, y in detection.landmarks)
+                 if detection.landmarks is not None else None)
+    return Detection(expand_box(box, margin, width, height), detection.score, landmarks)
+
+
+def detect(image: np.ndarray, config: DetectorConfig = DetectorConfig(), channel_order: str = "bgr") -> list[Detection]:
+    """Faces in a uint8 image (gray, BGR/RGB or with alpha), without duplicates, sorted left to right."""
+    # Haar reads gray pixels, YuNet colour ones.
+    image = to_gray(image, channel_order) if config.method == "haar" else to_bgr(image, channel_order)
+    height, width = image.shape[:2]
     scale = 1.0
     if config.max_side and max(height, width) > config.max_side:
         scale = config.max_side / max(height, width)
-        gray = cv2.resize(gray, (max(1, round(width * scale)), max(1, round(height * scale))),
-                          interpolation=cv2.INTER_AREA)
-    gray = cv2.equalizeHist(gray)
-    min_side = max(1, int(config.min_face * scale))
-    found = _cascade().detectMultiScale(gray, scaleFactor=config.scale_factor, minNeighbors=config.min_neighbors,
-                                        minSize=(min_side, min_side))
-    boxes = []
-    for x, y, w, h in (found if len(found) else []):
-        box = Box(int(round(x / scale)), int(round(y / scale)), int(round(w / scale)), int(round(h / scale)))
-        box = expand_box(box, config.margin, width, height)
-        if box.w > 0 and box.h > 0:
-            boxes.append(box)
-    return sorted(boxes, key=lambda b: (b.x, b.y))
+        image = cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))),
+                           interpolation=cv2.INTER_AREA)
+    scaled = replace(config, min_face=max(1, int(config.min_face * scale)))
+    found = (_haar if config.method == "haar" else _yunet)(image, scaled)
+    detections = [_rescaled(d, scale, config.margin, width, height) for d in found]
+    kept = suppress_duplicates([d for d in detections if d.box.w > 0 and d.box.h > 0])
+    return sorted(kept, key=lambda d: (d.box.x, d.box.y))
+
+
+def detect_faces(image: np.ndarray, config: DetectorConfig = DetectorConfig(), channel_order: str = "bgr") -> list[Box]:
+    """The boxes of detect()."""
+    return [d.box for d in detect(image, config, channel_order)]

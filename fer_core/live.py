@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .detect import DetectorConfig, detect_faces
+from .detect import DetectorConfig, detect
 from .paths import live_model_path
 from .pipeline import Analyzer, FaceResult, draw_results
 from .predictor import Predictor
@@ -83,13 +83,16 @@ class LiveAnalyzer:
         """Faces in one BGR uint8 frame; `timestamp` (seconds) drives smoothing, wall clock if omitted."""
         now = time.monotonic() if timestamp is None else timestamp
         if self.frame_index % max(1, self.settings.detect_every) == 0 or not self.tracker.tracks:
-            tracks = self.tracker.update(detect_faces(frame, self.settings.detector))
+            detections = {d.box: d for d in detect(frame, self.settings.detector)}
+            tracks = self.tracker.update(list(detections))
         else:
-            tracks = self.tracker.visible()
+            detections, tracks = {}, self.tracker.visible()
         self.frame_index += 1
         if not tracks:
             return []
-        raw = self.analyzer.classify(frame, [t.box for t in tracks])
+        # A face detected in this frame is cropped from its detection (landmarks level the eyes); a tracked one
+        # from its last box.
+        raw = self.analyzer.classify(frame, [detections.get(t.box, t.box) for t in tracks])
         results = []
         for track, result in zip(tracks, raw, strict=True):
             smoothed = track.smooth(np.fromiter(result.scores.values(), np.float32), now, self.settings.time_constant)

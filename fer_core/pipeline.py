@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from .detect import Box, DetectorConfig, detect_faces
+from .boxes import Box, Detection
+from .detect import DetectorConfig, detect
+from .framing import crop_face
 from .predictor import Predictor
 from .preprocess import preprocess_faces
 from .tta import tta_mode
@@ -16,29 +18,38 @@ from .tta import tta_mode
 
 @dataclass(frozen=True)
 class FaceResult:
-    """One face: its box (x, y, w, h in original-image pixels), top emotion, its probability, all probabilities;
-    face_id is the tracking id on the camera and video paths (None for single photos)."""
+    """One face: its box (fer_core.boxes units), top emotion, its probability, all probabilities;
+    face_id is the tracking id on the camera and video paths (None for single photos); detection is what the
+    detector returned for it (score, and landmarks from YuNet), None for a box given by the caller or tracked."""
 
     box: Box
     emotion: str
     confidence: float
     scores: dict[str, float] = field(default_factory=dict)
     face_id: int | None = None
+    detection: Detection | None = None
 
     def to_dict(self) -> dict:
         record = {"box": list(self.box), "emotion": self.emotion, "confidence": self.confidence,
                   "scores": dict(self.scores)}
         if self.face_id is not None:
             record["face_id"] = self.face_id
+        if self.detection is not None:
+            record["detector_score"] = self.detection.score
+            if self.detection.landmarks is not None:
+                record["landmarks"] = [list(point) for point in self.detection.landmarks]
         return record
 
 
-def results_from_probabilities(boxes, probabilities: np.ndarray, labels) -> list[FaceResult]:
+def results_from_probabilities(faces, probabilities: np.ndarray, labels) -> list[FaceResult]:
+    """faces: Detections or boxes, in the order of the probability rows."""
     results = []
-    for box, p in zip(boxes, probabilities, strict=True):
+    for face, p in zip(faces, probabilities, strict=True):
         top = int(np.argmax(p))
         scores = {name: float(v) for name, v in zip(labels, p, strict=True)}
-        results.append(FaceResult(Box(*box), labels[top], float(p[top]), scores))
+        detection = face if isinstance(face, Detection) else None
+        box = face.box if detection else Box(*face)
+        results.append(FaceResult(box, labels[top], float(p[top]), scores, detection=detection))
     return results
 
 
@@ -59,14 +70,16 @@ class Analyzer:
     def labels(self) -> tuple[str, ...]:
         return self.predictor.labels
 
-    def classify(self, image: np.ndarray, boxes, channel_order: str = "bgr") -> list[FaceResult]:
-        """Classify given boxes of an image in one batch."""
-        crops = [image[b[1]:b[1] + b[3], b[0]:b[0] + b[2]] for b in boxes]
+    def classify(self, image: np.ndarray, faces, channel_order: str = "bgr") -> list[FaceResult]:
+        """Classify given faces of an image (Detections, or boxes) in one batch, each cropped with the detector's
+        framing (fer_core.framing)."""
+        framing = self.detector.crop_framing
+        crops = [crop_face(image, face, framing) for face in faces]
         probabilities = self.predictor.predict_proba(preprocess_faces(crops, channel_order), tta=self.tta)
-        return results_from_probabilities(boxes, probabilities, self.labels)
+        return results_from_probabilities(faces, probabilities, self.labels)
 
     def analyze(self, image: np.ndarray, channel_order: str = "bgr") -> list[FaceResult]:
-        return self.classify(image, detect_faces(image, self.detector, channel_order), channel_order)
+        return self.classify(image, detect(image, self.detector, channel_order), channel_order)
 
 
 _default: Analyzer | None = None

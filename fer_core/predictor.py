@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from . import tflite
+from .errors import ModelLoadError
 from .labels import EMOTIONS
 from .paths import EVALUATION_FILES, INFERENCE_FILE, MODEL_FILE, SETTINGS_FILE, TFLITE_FILE, default_model_path
 from .preprocess import INPUT_SIZE
@@ -24,10 +25,6 @@ from .tta import best_tta_mode, tta_mode, tta_views
 
 ENGINES = ("auto", "tflite", "function")
 log = logging.getLogger(__name__)
-
-
-class ModelLoadError(RuntimeError):
-    """The model file is missing, truncated or not a FER model."""
 
 
 def _compile(model):

@@ -8,21 +8,25 @@ import numpy as np
 INPUT_SIZE = 48  # FER2013 faces are 48x48 grayscale; every model takes (48, 48, 1).
 
 
-def to_gray(image: np.ndarray, channel_order: str = "bgr") -> np.ndarray:
-    """Gray uint8 (H, W) from gray, (H, W, 1), BGR/RGB or BGRA/RGBA uint8 input."""
+def _channels(image: np.ndarray, channel_order: str) -> int:
+    """The image's channel count (1 for gray) once it is known to be a uint8 image this package can read."""
     if image.dtype != np.uint8:
         raise TypeError(f"expected a uint8 image, got {image.dtype}")
     if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3, 4)):
         raise ValueError(f"unsupported image shape {image.shape}")
     if image.shape[0] == 0 or image.shape[1] == 0:
         raise ValueError("empty image")
-    if image.ndim == 2:
-        return image
-    channels = image.shape[2]
-    if channels == 1:
-        return image[:, :, 0]
-    if channel_order not in ("bgr", "rgb"):
+    channels = 1 if image.ndim == 2 else image.shape[2]
+    if channels > 1 and channel_order not in ("bgr", "rgb"):
         raise ValueError(f"channel_order must be 'bgr' or 'rgb', got {channel_order!r}")
+    return channels
+
+
+def to_gray(image: np.ndarray, channel_order: str = "bgr") -> np.ndarray:
+    """Gray uint8 (H, W) from gray, (H, W, 1), BGR/RGB or BGRA/RGBA uint8 input."""
+    channels = _channels(image, channel_order)
+    if channels == 1:
+        return image if image.ndim == 2 else image[:, :, 0]
     code = {
         (3, "bgr"): cv2.COLOR_BGR2GRAY,
         (3, "rgb"): cv2.COLOR_RGB2GRAY,
@@ -30,6 +34,16 @@ def to_gray(image: np.ndarray, channel_order: str = "bgr") -> np.ndarray:
         (4, "rgb"): cv2.COLOR_RGBA2GRAY,
     }[(channels, channel_order)]
     return cv2.cvtColor(image, code)
+
+
+def to_bgr(image: np.ndarray, channel_order: str = "bgr") -> np.ndarray:
+    """BGR uint8 (H, W, 3) from the same inputs as to_gray (what colour detectors take)."""
+    channels = _channels(image, channel_order)
+    if channels == 1:
+        return cv2.cvtColor(image if image.ndim == 2 else image[:, :, 0], cv2.COLOR_GRAY2BGR)
+    if channels == 3:
+        return image if channel_order == "bgr" else cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    return cv2.cvtColor(image, cv2.COLOR_BGRA2BGR if channel_order == "bgr" else cv2.COLOR_RGBA2BGR)
 
 
 def to_gray48(image: np.ndarray, channel_order: str = "bgr") -> np.ndarray:

@@ -7,15 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .detect import Box
-
-
-def iou(a: Box, b: Box) -> float:
-    iw = max(0, min(a.x + a.w, b.x + b.w) - max(a.x, b.x))
-    ih = max(0, min(a.y + a.h, b.y + b.h) - max(a.y, b.y))
-    inter = iw * ih
-    union = a.w * a.h + b.w * b.h - inter
-    return inter / union if union > 0 else 0.0
+from .boxes import Box, iou
 
 
 @dataclass

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 import fer_core.live as live_module
-from fer_core.detect import Box
+from fer_core.boxes import Box, Detection
 from fer_core.live import LiveAnalyzer, LiveSettings, ViewOptions
 from fer_core.predictor import Predictor
 
@@ -18,9 +18,9 @@ def test_detects_every_nth_frame_and_tracks_between(live, monkeypatch):
     def fake_detect(frame, config):
         calls.append(len(calls))
         shift = 2 * len(calls)
-        return [Box(20 + shift, 30, 80, 80), Box(200 + shift, 40, 90, 90)]
+        return [Detection(Box(20 + shift, 30, 80, 80), 1.0), Detection(Box(200 + shift, 40, 90, 90), 1.0)]
 
-    monkeypatch.setattr(live_module, "detect_faces", fake_detect)
+    monkeypatch.setattr(live_module, "detect", fake_detect)
     frame = np.random.default_rng(0).integers(0, 256, (240, 320, 3), dtype=np.uint8)
     outputs = [live.process(frame, timestamp=i / 30) for i in range(9)]
     assert len(calls) == 3  # frames 0, 3, 6
@@ -32,7 +32,7 @@ def test_detects_every_nth_frame_and_tracks_between(live, monkeypatch):
 
 def test_no_faces_and_redetection_when_tracks_are_empty(live, monkeypatch):
     calls = []
-    monkeypatch.setattr(live_module, "detect_faces", lambda frame, config: calls.append(1) or [])
+    monkeypatch.setattr(live_module, "detect", lambda frame, config: calls.append(1) or [])
     frame = np.zeros((120, 160, 3), np.uint8)
     assert [live.process(frame, i / 30) for i in range(4)] == [[], [], [], []]
     assert len(calls) == 4  # nothing tracked, so every frame looks for faces
@@ -43,9 +43,9 @@ def test_annotate_mirrors_draws_and_measures_rate(live, monkeypatch):
 
     def fake_detect(frame, config):
         seen.append(frame[0, 0].copy())
-        return [Box(10, 10, 50, 50)]
+        return [Detection(Box(10, 10, 50, 50), 1.0)]
 
-    monkeypatch.setattr(live_module, "detect_faces", fake_detect)
+    monkeypatch.setattr(live_module, "detect", fake_detect)
     frame = np.zeros((100, 120, 3), np.uint8)
     frame[0, -1] = 255  # a marker in the top-right corner
     live.view = ViewOptions(mirror=True, show_scores=True)

@@ -3,6 +3,7 @@ import pytest
 
 from conftest import face_scene
 from fer_core.detect import Box, DetectorConfig
+from fer_core.framing import FaceFraming
 from fer_core.pipeline import Analyzer, FaceResult, analyze, draw_results
 from fer_core.predictor import Predictor
 from fer_core.preprocess import preprocess_faces
@@ -22,7 +23,14 @@ def test_classify_boxes_gives_results_consistent_with_the_predictor(analyzer):
     rng = np.random.default_rng(0)
     image = rng.integers(0, 256, (200, 300, 3), dtype=np.uint8)
     boxes = [Box(10, 20, 60, 60), Box(150, 40, 90, 100)]
-    results = analyzer.classify(image, boxes)
+    # The framing that crops exactly the box, and then the square one YuNet's boxes get by default.
+    exact = Analyzer(analyzer.predictor, DetectorConfig(framing=FaceFraming()), tta="none")
+    square = Analyzer(analyzer.predictor, DetectorConfig(framing=FaceFraming(square=True)), tta="none")
+    results = exact.classify(image, boxes)
+    squared = square.classify(image, boxes)
+    assert squared[0].scores == results[0].scores  # a square box is its own square crop
+    expected_square = analyzer.predictor.predict_proba(preprocess_faces([image[40:140, 145:245]]))
+    np.testing.assert_allclose(list(squared[1].scores.values()), expected_square[0], atol=1e-6)
     crops = [image[20:80, 10:70], image[40:140, 150:240]]
     expected = analyzer.predictor.predict_proba(preprocess_faces(crops))
     assert [r.box for r in results] == boxes
