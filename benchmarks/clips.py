@@ -7,9 +7,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fer_core.boxes import Box, same_face
 from fer_core.detect import DetectorConfig, detect_faces, expand_box
 
-REFERENCE_HAAR = DetectorConfig(scale_factor=1.1, min_neighbors=5, min_face=30, max_side=None)
+REFERENCE_HAAR = DetectorConfig(method="haar", scale_factor=1.1, min_neighbors=5, min_face=30, max_side=None)
 
 
 def real_face_crops(photos: Path, margin: float = 0.25) -> list[np.ndarray]:
@@ -18,7 +19,7 @@ def real_face_crops(photos: Path, margin: float = 0.25) -> list[np.ndarray]:
     for name in ("photo_5.jpg", "photo_13.jpg", "photo_23.jpg", "photo_21.jpg"):
         image = cv2.imread(str(photos / name))
         # A strict neighbour count so that no false detection ends up in the clips as a "face".
-        for box in detect_faces(image, DetectorConfig(min_neighbors=10, min_face=60, max_side=None)):
+        for box in detect_faces(image, DetectorConfig(method="haar", min_neighbors=10, min_face=60, max_side=None)):
             x, y, w, h = expand_box(box, margin, image.shape[1], image.shape[0])
             if min(w, h) >= 60:
                 crops.append(image[y:y + h, x:x + w])
@@ -74,13 +75,11 @@ def true_faces(found_boxes, truth_boxes) -> int:
 
 
 def match_faces(found_boxes, faces) -> int:
-    """How many labelled faces a detector found: a box matches a face when the face's centre lies inside the box
-    and the box is 0.5-2.5x the face's width; each box and each face count once."""
+    """How many labelled faces a detector found (fer_core.boxes.same_face); each box and each face count once."""
     used, hits = set(), 0
-    for fx, fy, fw, fh in faces:
-        cx, cy = fx + fw / 2, fy + fh / 2
-        for i, (x, y, w, h) in enumerate(found_boxes):
-            if i not in used and x <= cx <= x + w and y <= cy <= y + h and 0.5 * fw <= w <= 2.5 * fw:
+    for face in faces:
+        for i, box in enumerate(found_boxes):
+            if i not in used and same_face(Box(*box), Box(*face)):
                 used.add(i)
                 hits += 1
                 break

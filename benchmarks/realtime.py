@@ -15,6 +15,7 @@ import platform
 import statistics
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -24,8 +25,9 @@ import numpy as np
 
 from benchmarks.clips import face_clip, letterbox, match_faces, real_face_crops, true_faces
 from fer_core import Predictor, analyze, default_analyzer
+from fer_core.detect import METHODS, DetectorConfig
 from fer_core.evaluation import inference_speed
-from fer_core.live import LiveAnalyzer
+from fer_core.live import LIVE_DETECTOR, LiveAnalyzer, LiveSettings
 from fer_core.paths import live_model_path
 
 PHOTOS = ("photo_5.jpg", "photo_13.jpg", "photo_23.jpg", "photo_21.jpg", "photo_24.jpg", "photo_11.jpg",
@@ -69,8 +71,8 @@ def clip_fps(process, clip, repeats: int, reset=lambda: None) -> dict:
             "true_faces_per_frame": statistics.median(true), "faces_in_clip": len(truth[0])}
 
 
-def live_fps(predictor, clip, repeats: int) -> dict:
-    live = LiveAnalyzer(predictor)
+def live_fps(predictor, clip, repeats: int, settings: LiveSettings = LiveSettings()) -> dict:
+    live = LiveAnalyzer(predictor, settings)
     return clip_fps(lambda frame, i: [r.box for r in live.process(frame, i / 30)], clip, repeats, live.reset)
 
 
@@ -142,9 +144,15 @@ def main() -> int:
     results["classification"] = classification(camera, args.repeats)
     if camera.name != analyzer.predictor.name:
         results["classification_default_model"] = classification(analyzer.predictor, args.repeats)
-    results["live"] = {name: live_fps(camera, clip, args.repeats) for name, clip in clips.items()}
+    # The camera with each detector, detecting on every frame or on every third (tracking in between).
+    results["live"] = {
+        f"{method}, detect every {every}": {
+            name: live_fps(camera, clip, args.repeats, LiveSettings(replace(LIVE_DETECTOR, method=method), every))
+            for name, clip in clips.items()}
+        for method in METHODS for every in (1, 3)}
     results["video"] = {name: video_fps(analyzer.predictor, clip, args.repeats) for name, clip in clips.items()}
-    results["analyze"] = photo_latency(analyze, images, args.repeats)
+    results["analyze"] = {method: photo_latency(lambda image, m=method: analyze(image, DetectorConfig(method=m)),
+                                                images, args.repeats) for method in METHODS}
     if not args.no_fer:
         from fer.fer import FER
 
@@ -154,8 +162,8 @@ def main() -> int:
             "analyze": photo_latency(detector.detect_emotions, images, args.repeats,
                                      lambda found: [tuple(f["box"]) for f in found]),
         }
-        results["ratios"] = {name: results["live"][name]["fps"] / results["fer"]["live"][name]["fps"]
-                             for name in clips}
+        results["ratios"] = {setting: {name: runs[name]["fps"] / results["fer"]["live"][name]["fps"]
+                                       for name in clips} for setting, runs in results["live"].items()}
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(results, indent=2))
     print_table(results)
@@ -176,22 +184,25 @@ def print_table(r: dict) -> None:
     fer = r.get("fer")
     nan = {"fps": float("nan"), "faces_per_frame": float("nan"), "true_faces_per_frame": float("nan")}
     print("\nfaces/frame: all boxes (true = on a pasted face)")
-    print(f"{'640x480 clip':<12} {'ours fps':>9} {'faces/frame':>16} {'fer fps':>8} {'faces/frame':>16} {'x':>6}")
-    for name, ours in r["live"].items():
-        theirs = fer["live"][name] if fer else nan
-        ratio = ours["fps"] / theirs["fps"] if fer else float("nan")
-        mine = f"{ours['faces_per_frame']:>6.2f} (true {ours['true_faces_per_frame']:.2f})"
-        print(f"{name:<12} {ours['fps']:>9.1f} {mine}"
-              f" {theirs['fps']:>8.1f} {theirs['faces_per_frame']:>6.2f} (true {theirs['true_faces_per_frame']:.2f})"
-              f" {ratio:>6.1f}")
+    print(f"{'camera, 640x480 clip':<34} {'ours fps':>9} {'faces/frame':>16} {'fer fps':>8} {'faces/frame':>16} "
+          f"{'x':>6}")
+    for setting, runs in r["live"].items():
+        for name, ours in runs.items():
+            theirs = fer["live"][name] if fer else nan
+            ratio = ours["fps"] / theirs["fps"] if fer else float("nan")
+            mine = f"{ours['faces_per_frame']:>6.2f} (true {ours['true_faces_per_frame']:.2f})"
+            print(f"{setting + ', ' + name:<34} {ours['fps']:>9.1f} {mine} {theirs['fps']:>8.1f} "
+                  f"{theirs['faces_per_frame']:>6.2f} (true {theirs['true_faces_per_frame']:.2f}) {ratio:>6.1f}")
     for name, v in r.get("video", {}).items():
         print(f"video file, {name}: {v['fps']:.1f} frames/s (decode, track, classify, draw, H.264 encode, CSV)")
-    print(f"\n{'photo':<24} {'analyze ms':>10} {'faces':>6} {'true':>5} {'fer ms':>8} {'faces':>6} {'true':>5}"
-          "   (true: hand-checked faces found; photos at their own size only)")
-    for name, ours in r["analyze"].items():
-        theirs = fer["analyze"][name] if fer else {"ms": float("nan"), "faces": -1}
-        print(f"{name:<24} {ours['ms']:>10.1f} {ours['faces']:>6d} {ours.get('true_faces', ''):>5} "
-              f"{theirs['ms']:>8.1f} {theirs['faces']:>6d} {theirs.get('true_faces', ''):>5}")
+    for method, photos in r["analyze"].items():
+        print(f"\n{'photo, ' + method:<24} {'analyze ms':>10} {'faces':>6} {'true':>5} {'fer ms':>8} {'faces':>6} "
+              f"{'true':>5} {'fer/ours':>8}   (true: hand-checked faces found; photos at their own size only)")
+        for name, ours in photos.items():
+            theirs = fer["analyze"][name] if fer else {"ms": float("nan"), "faces": -1}
+            print(f"{name:<24} {ours['ms']:>10.1f} {ours['faces']:>6d} {ours.get('true_faces', ''):>5} "
+                  f"{theirs['ms']:>8.1f} {theirs['faces']:>6d} {theirs.get('true_faces', ''):>5} "
+                  f"{theirs['ms'] / ours['ms']:>8.1f}")
 
 
 if __name__ == "__main__":

@@ -73,7 +73,8 @@ def _unique_name(stem: str, used: set[str]) -> str:
 def run_analyze(args) -> int:
     overrides = {k: v for k, v in {
         "scale_factor": args.scale_factor, "min_neighbors": args.min_neighbors,
-        "min_face": args.min_face, "max_side": args.max_side}.items() if v is not None}
+        "min_face": args.min_face, "max_side": args.max_side, "method": args.detector,
+        "score_threshold": args.score_threshold}.items() if v is not None}
     detector = DetectorConfig(**overrides)
     analyzer = Analyzer(Predictor.load(args.model), detector, tta=args.tta)
     annotated_dir = Path(args.annotated) if args.annotated else None

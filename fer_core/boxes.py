@@ -61,3 +61,14 @@ def suppress_duplicates(detections: list[Detection], max_iou: float = 0.3,
                for k in kept):
             kept.append(candidate)
     return kept
+
+
+def _centre_inside(a: Box, b: Box) -> bool:
+    cx, cy = a.x + a.w / 2, a.y + a.h / 2
+    return b.x <= cx <= b.x + b.w and b.y <= cy <= b.y + b.h
+
+
+def same_face(a: Box, b: Box, min_iou: float = 0.3) -> bool:
+    """Whether two boxes from different detectors or hands mark one face: IoU of at least min_iou, or each box's
+    centre inside the other (a tall YuNet box and a square Haar box on one face can overlap less than that)."""
+    return iou(a, b) >= min_iou or (_centre_inside(a, b) and _centre_inside(b, a))

@@ -93,6 +93,20 @@ def _add_evaluate(sub) -> None:
                    help="with a scorecard: write it beside --model as scorecard.json and rewrite the model card")
 
 
+def _add_detector_options(p) -> None:
+    from .detect import DEFAULT_METHOD, METHODS
+
+    p.add_argument("--detector", choices=METHODS, default=None,
+                   help=f"face detector: yunet (a small CNN) or haar (OpenCV's cascade); default: {DEFAULT_METHOD}")
+    p.add_argument("--score-threshold", type=float, metavar="S",
+                   help="YuNet: keep faces scored at least S, in [0, 1] (default: 0.6)")
+
+
+def _detector_overrides(args) -> dict:
+    return {k: v for k, v in {"method": args.detector, "score_threshold": args.score_threshold}.items()
+            if v is not None}
+
+
 def _add_tta_options(p) -> None:
     p.add_argument("--tta", nargs="?", const="mirror", choices=TTA_MODES, default=None, metavar="MODE",
                    help="test-time augmentation: none, mirror (2 views; the mode a bare --tta picks) or multi "
@@ -110,6 +124,7 @@ def _add_analyze(sub) -> None:
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="show progress on stderr (default: when stderr is a terminal)")
     p.add_argument("--model", help="a .keras file (default: the shipped model)")
+    _add_detector_options(p)
     p.add_argument("--scale-factor", type=float, help="Haar scale factor")
     p.add_argument("--min-neighbors", type=int, help="Haar minimum neighbours")
     p.add_argument("--min-face", type=int, help="smallest face side in pixels of the original image")
@@ -126,6 +141,7 @@ def _add_video(sub) -> None:
     p.add_argument("--csv", help="per-frame CSV to write: frame, time_s, face_id, box, emotion, probabilities")
     p.add_argument("--every", type=int, default=1, help="analyse every Nth frame (default: every frame)")
     p.add_argument("--model", help="a .keras file (default: the shipped model)")
+    _add_detector_options(p)
 
 
 def _add_ship(sub) -> None:
@@ -301,6 +317,9 @@ def _run_analyze(args) -> int:
 
 
 def run_video(args) -> int:
+    from dataclasses import replace
+
+    from .live import LIVE_DETECTOR, LiveSettings
     from .predictor import Predictor
     from .video import process_video
 
@@ -315,7 +334,9 @@ def run_video(args) -> int:
             shown = f"{done}/{total} frames ({100 * done // total}%)" if total else f"{done} frames"
             print(f"\r{shown}", end="", file=sys.stderr, flush=True)
 
-    summary = process_video(args.input, args.out, args.csv, args.every, Predictor.load(args.model), progress=progress)
+    settings = LiveSettings(detector=replace(LIVE_DETECTOR, **_detector_overrides(args)))
+    summary = process_video(args.input, args.out, args.csv, args.every, Predictor.load(args.model), settings,
+                            progress=progress)
     print(file=sys.stderr)
     print(f"{summary.frames} frames at {summary.fps:.2f} fps ({summary.width}x{summary.height}), "
           f"{len(summary.face_ids)} face id(s), {summary.frames / max(summary.seconds, 1e-9):.1f} frames/s processed"

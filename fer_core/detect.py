@@ -81,7 +81,8 @@ def _haar(image: np.ndarray, config: DetectorConfig) -> list[Detection]:
 def _yunet(image: np.ndarray, config: DetectorConfig) -> list[Detection]:
     from .yunet import detect_yunet
 
-    return [d for d in detect_yunet(image, config.score_threshold) if min(d.box.w, d.box.h) >= config.min_face]
+    # YuNet boxes are taller than wide; min_face bounds the longer side, as it bounds the side of square Haar boxes.
+    return [d for d in detect_yunet(image, config.score_threshold) if max(d.box.w, d.box.h) >= config.min_face]
 
 
 def _rescaled(detection: Detection, scale: float, margin: float, width: int, height: int) -> Detection:

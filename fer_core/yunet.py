@@ -41,10 +41,10 @@ def _detector(model: Path, score_threshold: float):
     return detector
 
 
-def detect_yunet(bgr: np.ndarray, score_threshold: float = 0.6, model: Path = MODEL_FILE) -> list[Detection]:
-    """Faces in a BGR uint8 image, in its pixels, with scores and five landmarks each."""
+def detect_yunet(bgr: np.ndarray, score_threshold: float = 0.6, model: Path | None = None) -> list[Detection]:
+    """Faces in a BGR uint8 image, in its pixels, with scores and five landmarks each (model: the shipped file)."""
     height, width = bgr.shape[:2]
-    detector = _detector(Path(model), score_threshold)
+    detector = _detector(Path(model or MODEL_FILE), score_threshold)
     detector.setInputSize((width, height))
     _, found = detector.detect(np.ascontiguousarray(bgr))
     detections = []

@@ -6,7 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from app_charts import emotion_timeline
-from app_support import page_setup, require_analyzer
+from app_support import detector_controls, page_setup, require_analyzer
+from fer_core.live import LIVE_DETECTOR, LiveSettings
 from fer_core.report import rows_to_csv
 from fer_core.video import CSV_FIELDS, VideoError, process_video
 
@@ -17,13 +18,14 @@ st.caption("The video is processed in memory and never stored; the annotated cop
 base = require_analyzer()
 every = st.sidebar.slider("Analyse every Nth frame", 1, 10, 1,
                           help="Higher is faster; frames in between keep the last labels on the annotated video")
+detector = detector_controls(LIVE_DETECTOR, key="video")
 upload = st.file_uploader("Video (MP4, MOV, WebM, AVI)", type=["mp4", "mov", "webm", "avi", "m4v", "mkv"])
 if upload is None:
     st.info("Upload a short clip: every face gets a stable id, its emotion is smoothed over time, and you get an "
             "annotated MP4 and a per-frame CSV. Audio is dropped; frame rate and size are kept.")
     st.stop()
 
-key = f"video_{upload.file_id}_{every}"
+key = f"video_{upload.file_id}_{every}_{hash(detector)}"
 if key not in st.session_state:
     if not st.button("Analyse", type="primary"):
         st.stop()
@@ -38,7 +40,7 @@ if key not in st.session_state:
     annotated = io.BytesIO()
     try:
         summary = process_video(io.BytesIO(upload.getvalue()), annotated, every=every, predictor=base.predictor,
-                                progress=progress, on_rows=rows.extend)
+                                settings=LiveSettings(detector=detector), progress=progress, on_rows=rows.extend)
     except VideoError as exc:
         st.error(f"{upload.name}: {exc}")
         st.stop()

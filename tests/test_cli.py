@@ -153,8 +153,26 @@ def test_analyze_real_faces_json_shape(tiny_model, fer_data_dir, tmp_path):
     [record] = json.loads(proc.stdout)
     assert record["error"] is None and len(record["faces"]) >= 1
     face = record["faces"][0]
-    assert set(face) == {"box", "emotion", "confidence", "scores"} and len(face["box"]) == 4
+    # The default detector is YuNet: its score and five landmarks come with each face.
+    assert set(face) == {"box", "emotion", "confidence", "scores", "detector_score", "landmarks"}
+    assert len(face["box"]) == 4 and len(face["landmarks"]) == 5 and 0.6 <= face["detector_score"] <= 1
     assert len(face["scores"]) == 7 and face["emotion"] == max(face["scores"], key=face["scores"].get)
+
+
+def test_analyze_and_video_take_either_detector(tiny_model, fer_data_dir, tmp_path):
+    scene, _ = face_scene(fer_data_dir, n_faces=3, seed=0)
+    path = tmp_path / "scene.png"
+    cv2.imwrite(str(path), scene)
+    haar = json.loads(run_cli("analyze", path, "--model", tiny_model, "--detector", "haar", "--json", "-").stdout)
+    assert haar[0]["faces"] and all(set(f) == {"box", "emotion", "confidence", "scores", "detector_score"}
+                                    and f["detector_score"] >= 5 for f in haar[0]["faces"])
+    strict = json.loads(run_cli("analyze", path, "--model", tiny_model, "--detector", "yunet", "--score-threshold",
+                                "0.995", "--json", "-").stdout)
+    assert all(f["detector_score"] >= 0.995 for f in strict[0]["faces"])
+    bad = run_cli("analyze", path, "--detector", "mtcnn", check=False)
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr
+    help_text = run_cli("video", "--help").stdout
+    assert "--detector {yunet,haar}" in help_text and "--score-threshold" in help_text
 
 
 def test_commands_default_to_the_shipped_model(synthetic_dataset, tmp_path):
