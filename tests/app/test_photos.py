@@ -50,3 +50,22 @@ def test_group_photo_lists_every_face_the_library_finds(fer_data_dir):
     assert not at.exception
     captions = [caption for image in at.image for caption in (image.captions or [])]
     assert any(caption.startswith("where the model sees 'sad'") for caption in captions), captions
+
+
+def test_the_detector_picker_switches_between_yunet_and_haar(fer_data_dir):
+    import fer_core
+    from fer_core.detect import DetectorConfig
+
+    photo = fer_data_dir.parent / "photos" / "photo_24.jpg"
+    image = cv2.imread(str(photo))
+    at = open_page("2_Analyse_photos.py")
+    assert at.selectbox(key="photos_detector").value == "yunet"
+    at.file_uploader[0].set_value(("photo_24.jpg", photo.read_bytes(), "image/jpeg")).run()
+    assert not at.exception
+    assert len(at.dataframe[0].value) == len(fer_core.analyze(image, DetectorConfig(method="yunet")))
+    at.selectbox(key="photos_detector").set_value("haar").run()
+    assert not at.exception
+    haar = fer_core.analyze(image, DetectorConfig(method="haar"))
+    assert len(at.dataframe[0].value) == len(haar)
+    # The Haar settings replace YuNet's score threshold in the sensitivity panel.
+    assert at.slider(key="photos_neighbors").value == 5
