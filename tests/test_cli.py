@@ -210,3 +210,17 @@ def test_batch_folder_csv_rows_match_analyze_per_image(tiny_model, fer_data_dir,
                 expected.append((str(path), str(number), face.emotion, [str(v) for v in face.box]))
     assert [(r["image"], r["face"], r["emotion"], [r["x"], r["y"], r["w"], r["h"]]) for r in rows] == expected
     assert len(rows) >= 3
+
+
+def test_a_missing_face_detector_file_is_one_clear_error(tiny_model, tmp_path):
+    image = tmp_path / "blank.png"
+    cv2.imwrite(str(image), np.full((120, 160, 3), 90, np.uint8))
+    env = dict(os.environ, FER_MODELS_DIR=str(tmp_path / "no_models"))
+    proc = subprocess.run([sys.executable, "-m", "fer_core", "analyze", str(image), "--model", str(tiny_model)],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "error: YuNet face detector not found" in proc.stderr
+    # Haar needs no model file of ours.
+    haar = subprocess.run([sys.executable, "-m", "fer_core", "analyze", str(image), "--model", str(tiny_model),
+                           "--detector", "haar"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert haar.returncode == 0, haar.stderr
