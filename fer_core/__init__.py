@@ -12,7 +12,9 @@ import sys as _sys
 ONEDNN_MAY_BE_ON = "tensorflow" in _sys.modules and "TF_ENABLE_ONEDNN_OPTS" not in _os.environ
 _os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-from .detect import Box, DetectorConfig, detect_faces  # noqa: E402
+from .boxes import Box, Detection  # noqa: E402
+from .detect import DetectorConfig, detect, detect_faces  # noqa: E402
+from .framing import FaceFraming  # noqa: E402
 from .imageio import ImageDecodeError, decode_image, read_image  # noqa: E402
 from .labels import EMOTIONS  # noqa: E402
 from .pipeline import Analyzer, FaceResult, analyze, default_analyzer, draw_results  # noqa: E402
@@ -21,7 +23,8 @@ from .preprocess import preprocess_face, preprocess_faces  # noqa: E402
 
 __version__ = "0.9.0"
 __all__ = [
-    "EMOTIONS", "Analyzer", "Box", "DetectorConfig", "FaceResult", "ImageDecodeError", "ModelLoadError",
-    "Predictor", "analyze", "decode_image", "default_analyzer", "detect_faces", "draw_results",
+    "EMOTIONS", "Analyzer", "Box", "Detection", "DetectorConfig", "FaceFraming", "FaceResult", "ImageDecodeError",
+    "ModelLoadError", "Predictor", "analyze", "decode_image", "default_analyzer", "detect", "detect_faces",
+    "draw_results",
     "preprocess_face", "preprocess_faces", "read_image",
 ]

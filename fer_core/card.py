@@ -221,7 +221,8 @@ def _scorecard(run) -> list[str]:
              "| measure | data | faces | accuracy | macro-F1 |", "|---|---|---|---|---|"]
     for m in present:
         note = (f" ({card[m]['unscored']} without a majority not scored)" if "unscored" in card[m] else "") + (
-            f" (no face found in {card[m]['no_face']})" if "no_face" in card[m] else "")
+            f" (detector {card[m].get('detector', 'haar')}; no face found in {card[m]['no_face']})"
+            if "no_face" in card[m] else "")
         lines.append(f"| {SCORECARD_TITLES[m]} | `{card[m].get('source', '')}` | {card[m]['n']}{note} | "
                      f"{card[m]['accuracy']:.4f} | {card[m]['macro_f1']:.4f} |")
     lines += ["", "Recall per class:", "", "| class | " + " | ".join(SCORECARD_TITLES[m] for m in present) + " |",

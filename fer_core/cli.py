@@ -87,6 +87,7 @@ def _add_evaluate(sub) -> None:
                    "(default: DATA/ferplus.csv when it exists and a scorecard is asked for)")
     p.add_argument("--e2e", metavar="DIR", help="scorecard: also detect, crop and classify the largest face of each "
                    "image listed in DIR/labels.csv (file,label); an image with no face found counts as wrong")
+    _add_detector_options(p)
     p.add_argument("--scorecard", action="store_true",
                    help="report every measure the data allows in one JSON (implied by --raw, --ferplus, --e2e)")
     p.add_argument("--save", action="store_true",
@@ -228,13 +229,17 @@ def run_evaluate(args) -> int:
 def _scorecard(args) -> int:
     from . import paths
     from .card import write_model_card
+    from .detect import DetectorConfig
+    from .pipeline import Analyzer
     from .predictor import Predictor
     from .scorecard import format_scorecard, scorecard
 
     model = Path(args.model) if args.model else paths.default_model_path()
     predictor = Predictor.load(model)
-    card = scorecard(predictor, args.data, args.split, tta=args.tta, raw=args.raw, ferplus_csv=args.ferplus,
-                     e2e=args.e2e)
+    detector = DetectorConfig(**_detector_overrides(args))
+    tta = predictor.tta_default if args.tta is None else args.tta
+    card = scorecard(predictor, args.data, args.split, tta=tta, raw=args.raw, ferplus_csv=args.ferplus,
+                     e2e=args.e2e, analyzer=Analyzer(predictor, detector, tta))
     print(format_scorecard(card))
     text = json.dumps(card, indent=2)
     if args.json:

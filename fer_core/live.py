@@ -17,12 +17,16 @@ from .tracking import FaceTracker
 from .tta import tta_mode
 
 LIVE_DETECTOR = DetectorConfig(scale_factor=1.15, min_neighbors=5, min_face=60, max_side=320)
+# From benchmarks/realtime.py (docs/performance.md), 640x480 with 6 faces: YuNet on every frame runs at 6.6x the
+# `fer` package, on every 2nd above the 7x target while detecting half the frames; Haar costs 4x more per detection.
+DETECT_EVERY = {"yunet": 2, "haar": 3}
 
 
 @dataclass(frozen=True)
 class LiveSettings:
     detector: DetectorConfig = LIVE_DETECTOR
-    detect_every: int = 3  # run the detector on every Nth frame, reuse tracked boxes in between
+    # Run the detector on every Nth frame and reuse tracked boxes in between; None: DETECT_EVERY[detector method].
+    detect_every: int | None = None
     time_constant: float = 0.15  # seconds; labels follow a real change within ~0.45 s
     tta: str = "none"  # smoothing over frames already averages views of each face; TTA would cost each frame 2-18x
 
@@ -82,7 +86,8 @@ class LiveAnalyzer:
     def process(self, frame: np.ndarray, timestamp: float | None = None) -> list[FaceResult]:
         """Faces in one BGR uint8 frame; `timestamp` (seconds) drives smoothing, wall clock if omitted."""
         now = time.monotonic() if timestamp is None else timestamp
-        if self.frame_index % max(1, self.settings.detect_every) == 0 or not self.tracker.tracks:
+        every = self.settings.detect_every or DETECT_EVERY[self.settings.detector.method]
+        if self.frame_index % max(1, every) == 0 or not self.tracker.tracks:
             detections = {d.box: d for d in detect(frame, self.settings.detector)}
             tracks = self.tracker.update(list(detections))
         else:

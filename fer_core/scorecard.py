@@ -96,7 +96,8 @@ def scorecard(predictor: Predictor, data, split: str = "test", tta: str | None =
         card["ferplus"] = _metrics(majority[scored], predicted[scored], labels, ferplus_csv) | {
             "unscored": int((~scored).sum())}
     if e2e is not None:
-        card["end_to_end"] = end_to_end(analyzer or Analyzer(predictor, tta=tta), e2e)
+        analyzer = analyzer or Analyzer(predictor, tta=tta)
+        card["end_to_end"] = end_to_end(analyzer, e2e) | {"detector": analyzer.detector.method}
     return card
 
 

@@ -7,7 +7,7 @@ import plotly.express as px
 import streamlit as st
 
 from app_support import detector_controls, page_setup, require_analyzer
-from fer_core import Analyzer, DetectorConfig, ImageDecodeError, decode_image, draw_results
+from fer_core import Analyzer, DetectorConfig, ImageDecodeError, ModelLoadError, decode_image, draw_results
 from fer_core.explain import overlay, saliency
 from fer_core.imageio import encode_png
 from fer_core.report import face_rows, group_summary, rows_to_csv
@@ -35,14 +35,18 @@ for upload in uploads:
     except ImageDecodeError as exc:
         st.error(f"{upload.name}: {exc}")
         continue
-    results = analyzer.analyze(image)
+    try:
+        results = analyzer.analyze(image)
+    except ModelLoadError as exc:
+        st.error(f"The face detector could not load: {exc}. Pick the Haar detector in the sidebar meanwhile.")
+        st.stop()
     annotated = draw_results(image, results, numbered=True)
     st.image(annotated, channels="BGR", caption=f"{len(results)} face(s) found", width="stretch")
     if not results:
+        lower = "*Face score threshold*" if detector.method == "yunet" else "*Min neighbours*"
         st.warning(
-            "No faces found. Try: lowering *Min neighbours* or *Smallest face*, raising *Detect on a copy no larger "
-            "than* for small faces in a large photo, or a photo where faces look towards the camera "
-            "(the detector finds frontal faces)."
+            f"No faces found. Try: lowering {lower} or *Smallest face* (under *Detection sensitivity*), raising "
+            "*Detect on a copy no larger than* for small faces in a large photo, or the other face detector."
         )
         continue
 
