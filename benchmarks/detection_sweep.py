@@ -1,4 +1,4 @@
-"""Detection settings vs recall and time on the real photos, against full-resolution Haar (1.1, 5, 30 px).
+"""Haar settings vs recall and time on the real photos, against full-resolution Haar (1.1, 5, 30 px).
 
     .venv/bin/python -m benchmarks.detection_sweep [--json benchmarks/results/detection_sweep.json]
 
@@ -40,8 +40,8 @@ def main() -> int:
     images = {name: cv2.imread(str(Path(args.photos) / name)) for name in PHOTOS}
     labelled = json.loads(LABELS.read_text())["faces"]
     reference = {name: detect_faces(image, REFERENCE_HAAR) for name, image in images.items()}
-    settings = [REFERENCE_HAAR, DetectorConfig()] + [
-        DetectorConfig(scale_factor=s, min_neighbors=n, min_face=m, max_side=side)
+    settings = [REFERENCE_HAAR, DetectorConfig(method="haar")] + [
+        DetectorConfig(method="haar", scale_factor=s, min_neighbors=n, min_face=m, max_side=side)
         for s, n, m, side in itertools.product((1.05, 1.1, 1.15), (4, 5, 6, 8), (16, 20, 24, 30), (1280,))
     ]
     rows = []

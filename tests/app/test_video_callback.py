@@ -5,13 +5,13 @@ import numpy as np
 
 import fer_core.live as live_module
 from app_support import make_video_callback
-from fer_core.detect import Box
+from fer_core.boxes import Box, Detection
 from fer_core.live import LiveAnalyzer
 from fer_core.predictor import Predictor
 
 
 def test_callback_returns_an_annotated_frame_and_queues_the_results(tiny_model, monkeypatch):
-    monkeypatch.setattr(live_module, "detect_faces", lambda frame, config: [Box(40, 30, 80, 80)])
+    monkeypatch.setattr(live_module, "detect", lambda frame, config: [Detection(Box(40, 30, 80, 80), 0.9)])
     live = LiveAnalyzer(Predictor.load(tiny_model))
     results = queue.Queue(maxsize=2)
     callback = make_video_callback(live, results)
