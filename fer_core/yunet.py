@@ -49,6 +49,8 @@ def detect_yunet(bgr: np.ndarray, score_threshold: float = 0.6, model: Path | No
     _, found = detector.detect(np.ascontiguousarray(bgr))
     detections = []
     for row in found if found is not None else []:
+        if not np.isfinite(row).all():  # degenerate inputs (a one-pixel-high image) can give infinite boxes
+            continue
         x, y, w, h = (int(round(v)) for v in row[:4])
         x0, y0 = max(0, x), max(0, y)
         box = Box(x0, y0, min(width, x + w) - x0, min(height, y + h) - y0)

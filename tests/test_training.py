@@ -90,7 +90,7 @@ def test_distillation_blends_the_teachers_probabilities_into_the_targets(synthet
     teacher = Predictor.load(tiny_model)
     train_set = load_dataset(str(synthetic_dataset / "folder"), "train")
     settings = TrainSettings(data="", out="", batch_size=16, distill=0.3)
-    batches = FaceBatches(train_set.images, train_set.labels, 7, settings, teacher=teacher)
+    batches = FaceBatches(train_set.images, train_set.labels, np.eye(7)[train_set.labels], settings, teacher=teacher)
     x, y = batches[1]
     onehot = keras.utils.to_categorical(train_set.labels[batches._order[16:32]], 7)
     np.testing.assert_allclose(y, 0.7 * onehot + 0.3 * teacher.predict_proba(x), atol=1e-6)
@@ -139,7 +139,7 @@ def test_flip_only_batches_hold_each_face_or_its_mirror(synthetic_dataset):
 
     train_set = load_dataset(str(synthetic_dataset / "folder"), "train")
     settings = TrainSettings(data="", out="", batch_size=16, flip_only=True)
-    batches = FaceBatches(train_set.images, train_set.labels, 7, settings)
+    batches = FaceBatches(train_set.images, train_set.labels, np.eye(7)[train_set.labels], settings)
     x, _ = batches[0]
     faces = train_set.images[batches._order[:16]]
     plain, mirror = to_model_input(faces), to_model_input(faces[:, :, ::-1])
@@ -162,7 +162,7 @@ def test_a_tta_teacher_gives_each_face_its_view_averaged_probabilities(synthetic
     targets = _fixed_teacher_targets(teacher, images, flipped)
     np.testing.assert_allclose(targets, teacher.predict_proba(to_model_input(images), tta="mirror"), atol=1e-6)
     assert not np.allclose(targets, teacher.predict_proba(to_model_input(images)), atol=1e-4)
-    batches = FaceBatches(images, labels, 7, flipped, teacher=teacher, teacher_targets=targets)
+    batches = FaceBatches(images, labels, np.eye(7)[labels], flipped, teacher=teacher, teacher_targets=targets)
     x, y = batches[0]
     idx = batches._order[:16]
     # A mirrored face has the same mirror-averaged probabilities, so the stored targets fit whichever view it got.

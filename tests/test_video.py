@@ -66,7 +66,7 @@ def _photo_faces(photos, n):
     crops = []
     for name in ("photo_5.jpg", "photo_13.jpg", "photo_23.jpg", "photo_21.jpg", "photo_11.jpg"):
         image = cv2.imread(str(photos / name))
-        for box in detect_faces(image, DetectorConfig(min_neighbors=10, min_face=60, max_side=None)):
+        for box in detect_faces(image, DetectorConfig(method="haar", min_neighbors=10, min_face=60, max_side=None)):
             x, y, w, h = expand_box(box, 0.25, image.shape[1], image.shape[0])
             crop = cv2.resize(image[y:y + h, x:x + w], (150, 150), interpolation=cv2.INTER_AREA)
             alone = np.full((480, 640, 3), 100, np.uint8)
