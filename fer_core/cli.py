@@ -236,10 +236,9 @@ def _scorecard(args) -> int:
 
     model = Path(args.model) if args.model else paths.default_model_path()
     predictor = Predictor.load(model)
-    detector = DetectorConfig(**_detector_overrides(args))
-    tta = predictor.tta_default if args.tta is None else args.tta
-    card = scorecard(predictor, args.data, args.split, tta=tta, raw=args.raw, ferplus_csv=args.ferplus,
-                     e2e=args.e2e, analyzer=Analyzer(predictor, detector, tta))
+    analyzer = Analyzer(predictor, DetectorConfig(**_detector_overrides(args)), args.tta)
+    card = scorecard(predictor, args.data, args.split, tta=args.tta, raw=args.raw, ferplus_csv=args.ferplus,
+                     e2e=args.e2e, analyzer=analyzer)
     print(format_scorecard(card))
     text = json.dumps(card, indent=2)
     if args.json:

@@ -14,6 +14,7 @@ import numpy as np
 from .boxes import Box, Detection, suppress_duplicates
 from .framing import FaceFraming
 from .preprocess import to_bgr, to_gray
+from .yunet import detect_yunet
 
 CASCADE_FILE = "haarcascade_frontalface_default.xml"
 METHODS = ("yunet", "haar")
@@ -82,8 +83,6 @@ def _haar(image: np.ndarray, config: DetectorConfig) -> list[Detection]:
 
 
 def _yunet(image: np.ndarray, config: DetectorConfig) -> list[Detection]:
-    from .yunet import detect_yunet
-
     # YuNet boxes are taller than wide; min_face bounds the longer side, as it bounds the side of square Haar boxes.
     return [d for d in detect_yunet(image, config.score_threshold) if max(d.box.w, d.box.h) >= config.min_face]
 

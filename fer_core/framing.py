@@ -42,14 +42,10 @@ def crop_face(image: np.ndarray, face: Detection | Box, framing: FaceFraming = F
     width, height = max(1, round(width * framing.scale)), max(1, round(height * framing.scale))
     cx, cy = x + w / 2, y + h / 2 + framing.shift_y * h
     angle = eye_angle(detection.landmarks) if framing.level_eyes and detection.landmarks else 0.0
-    if angle == 0.0 and _inside(cx, cy, width, height, image.shape):
-        x0, y0 = round(cx - width / 2), round(cy - height / 2)
+    x0, y0 = round(cx - width / 2), round(cy - height / 2)
+    if angle == 0.0 and x0 >= 0 and y0 >= 0 and x0 + width <= image.shape[1] and y0 + height <= image.shape[0]:
         return image[y0:y0 + height, x0:x0 + width]
     matrix = cv2.getRotationMatrix2D((cx, cy), angle, 1.0)
     matrix[:, 2] += (width / 2 - cx, height / 2 - cy)
     return cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
-
-def _inside(cx, cy, width, height, shape) -> bool:
-    x0, y0 = round(cx - width / 2), round(cy - height / 2)
-    return x0 >= 0 and y0 >= 0 and x0 + width <= shape[1] and y0 + height <= shape[0]
