@@ -2,33 +2,37 @@
 
 import streamlit as st
 
-from app_support import PAGES, model_summary, page_setup, require_analyzer
+from app.support import PAGES, accuracy_sentence, model_summary, page_setup, require_analyzer
 
 page_setup("streamlit_app.py")
 analyzer = require_analyzer()
 
 st.title("Facial emotion recognition")
 st.write(
-    "Every face in a photo or in your camera's live video is found and labelled with one of seven emotions "
-    "(angry, disgust, fear, happy, sad, surprise, neutral) by networks trained on FER2013. "
-    "Everything runs on this machine: images and frames are processed in memory and never stored or sent anywhere."
+    "Find every face in a photo, a video or your camera's live picture, and see which of seven emotions it shows: "
+    "angry, disgust, fear, happy, sad, surprise or neutral. Everything runs on this machine: images and frames are "
+    "processed in memory and never stored or sent anywhere."
 )
 
-st.subheader("Model")
-st.markdown(model_summary(analyzer))
-
-st.subheader("Pages")
 DESCRIPTIONS = {
-    "pages/1_Live_camera.py": "Press **START** and allow the camera: each face gets a box, its emotion and confidence, "
-    "with live probability bars and an emotion-over-time chart beside the video. The sidebar tunes detection, the "
-    "confidence threshold, the probability overlay and mirroring while the video runs.",
-    "pages/2_Analyse_photos.py": "Upload one or many photos (JPEG, PNG, WebP, BMP): numbered faces, a table of all "
-    "probabilities, a chart, face crops, a summary of the group, and downloads as PNG, CSV and JSON.",
-    "pages/3_Dataset_and_training.py": "FER2013's class balance and sample faces, and for every training run in "
-    "`models/`: learning curves, the confusion matrix, per-class precision/recall/F1 and a comparison of two runs.",
-    "pages/4_Video.py": "Upload a video (MP4, MOV, WebM, AVI): faces tracked with stable ids, emotion over time per "
-    "face, an annotated MP4 and a per-frame CSV.",
+    "pages/1_Live_camera.py": "Turn on your camera: every face gets a box, its emotion and how sure the model is, "
+    "live. Keep the session's timeline as a CSV or a snapshot as a PNG.",
+    "pages/2_Analyse_photos.py": "Upload group photos: every face numbered and labelled, all probabilities, a group "
+    "summary, and downloads as PNG, CSV and JSON.",
+    "pages/4_Video.py": "Upload a video: faces followed through it, each one's emotion over time, an annotated copy "
+    "and a per-frame CSV.",
+    "pages/3_Dataset_and_training.py": "See what the model learnt from and how it was trained: the data, the "
+    "learning curves, its mistakes and how well its confidence can be trusted.",
 }
-for path, label, icon in PAGES[1:]:
-    st.page_link(path, label=label, icon=icon)
-    st.markdown(DESCRIPTIONS[path])
+for column, (path, label, icon) in zip(st.columns(len(PAGES) - 1), PAGES[1:], strict=True):
+    with column.container(border=True):
+        st.page_link(path, label=label, icon=icon)
+        st.markdown(DESCRIPTIONS[path])
+
+st.subheader("How accurate is it?")
+st.markdown(accuracy_sentence() + " Details, per emotion and per measure, are on the "
+            "**Dataset & training** page.")
+st.page_link("pages/3_Dataset_and_training.py", label="Dataset & training", icon=":material/bar_chart:")
+
+with st.expander("Model details"):
+    st.markdown(model_summary(analyzer))

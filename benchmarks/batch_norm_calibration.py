@@ -1,4 +1,4 @@
-"""Does the 4,096-face sample that re-measures batch norm after weight averaging (fer_core.swa) cost accuracy?
+"""Does the 4,096-face sample that re-measures batch norm after weight averaging (fer_core.training.swa) cost accuracy?
 
 Re-measures a model's batch norm on that sample and on every training face, and prints PublicTest accuracy of each,
 plain and with the mirror. Usage:
@@ -10,16 +10,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fer_core import paths, swa
-from fer_core.data import load_dataset
-from fer_core.evaluation import evaluate_dataset
-from fer_core.predictor import Predictor, load_keras_model, read_labels
+from fer_core.inference.predictor import Predictor, load_keras_model, read_labels
+from fer_core.runs import registry
+from fer_core.training import swa
+from fer_core.training.data import load_dataset
+from fer_core.training.evaluation import evaluate_dataset
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="dataset folder with train/ and test/")
-    parser.add_argument("--model", default=str(paths.default_model_path()))
+    parser.add_argument("--model", default=str(registry.default_model_path()))
     args = parser.parse_args()
     train, test = load_dataset(args.data, "train"), load_dataset(args.data, "test")
     for name, faces in (("4,096-face sample (training's)", swa.calibration_faces(train.images, seed=0)),

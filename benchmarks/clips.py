@@ -7,8 +7,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer_core.boxes import Box, same_face
-from fer_core.detect import DetectorConfig, detect_faces, expand_box
+from fer_core.inference.boxes import Box, same_face
+from fer_core.inference.detect import DetectorConfig, detect_faces, expand_box
 
 REFERENCE_HAAR = DetectorConfig(method="haar", scale_factor=1.1, min_neighbors=5, min_face=30, max_side=None)
 
@@ -75,7 +75,7 @@ def true_faces(found_boxes, truth_boxes) -> int:
 
 
 def match_faces(found_boxes, faces) -> int:
-    """How many labelled faces a detector found (fer_core.boxes.same_face); each box and each face count once."""
+    """How many labelled faces a detector found (fer_core.inference.boxes.same_face); each box and face count once."""
     used, hits = set(), 0
     for face in faces:
         for i, box in enumerate(found_boxes):

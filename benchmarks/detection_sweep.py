@@ -19,8 +19,8 @@ from pathlib import Path
 import cv2
 
 from benchmarks.clips import REFERENCE_HAAR, match_faces
-from fer_core.detect import DetectorConfig, detect_faces
-from fer_core.tracking import iou
+from fer_core.inference.detect import DetectorConfig, detect_faces
+from fer_core.inference.tracking import iou
 
 LABELS = Path(__file__).resolve().parent / "photo_faces.json"
 PHOTOS = ("photo_5.jpg", "photo_13.jpg", "photo_21.jpg", "photo_23.jpg", "photo_24.jpg", "photo_11.jpg",

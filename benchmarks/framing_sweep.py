@@ -2,9 +2,10 @@
 
     .venv/bin/python -m benchmarks.framing_sweep [--e2e ../shared/data/taiwanese] [--model M] [--tta none]
 
-For each detector the largest face of every image is detected once; each framing (fer_core.framing.FaceFraming:
-square or not, scale, vertical shift, eyes levelled) then crops and classifies those faces. An image with no face
-counts as wrong, as in `evaluate --e2e`. Writes benchmarks/results/framing_sweep.json. Not a test.
+For each detector the largest face of every image is detected once; each framing
+(fer_core.inference.framing.FaceFraming: square or not, scale, vertical shift, eyes levelled) then crops and classifies
+those faces. An image with no face counts as wrong, as in `evaluate --e2e`. Writes
+benchmarks/results/framing_sweep.json. Not a test.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ import json
 import time
 from pathlib import Path
 
-from fer_core.detect import DetectorConfig, detect
-from fer_core.framing import FaceFraming, crop_face
-from fer_core.imageio import read_image
-from fer_core.predictor import Predictor
-from fer_core.preprocess import preprocess_faces
-from fer_core.scorecard import read_labelled_images
+from fer_core.inference.detect import DetectorConfig, detect
+from fer_core.inference.framing import FaceFraming, crop_face
+from fer_core.inference.imageio import read_image
+from fer_core.inference.predictor import Predictor
+from fer_core.inference.preprocess import preprocess_faces
+from fer_core.training.scorecard import read_labelled_images
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SCALES = (0.9, 1.0, 1.1, 1.2, 1.3)

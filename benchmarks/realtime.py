@@ -25,10 +25,10 @@ import numpy as np
 
 from benchmarks.clips import face_clip, letterbox, match_faces, real_face_crops, true_faces
 from fer_core import Predictor, analyze, default_analyzer
-from fer_core.detect import METHODS, DetectorConfig
-from fer_core.evaluation import inference_speed
-from fer_core.live import LIVE_DETECTOR, LiveAnalyzer, LiveSettings
-from fer_core.paths import live_model_path
+from fer_core.inference.detect import METHODS, DetectorConfig
+from fer_core.inference.live import LIVE_DETECTOR, LiveAnalyzer, LiveSettings
+from fer_core.runs.registry import camera_model_path
+from fer_core.training.evaluation import inference_speed
 
 PHOTOS = ("photo_5.jpg", "photo_13.jpg", "photo_23.jpg", "photo_21.jpg", "photo_24.jpg", "photo_11.jpg",
           "photo_26.jpg")
@@ -86,7 +86,7 @@ def video_fps(predictor, clip, repeats: int) -> dict:
 
     import av
 
-    from fer_core.video import process_video
+    from fer_core.inference.video import process_video
 
     frames, _ = clip
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,6 +116,17 @@ def photo_latency(fn, images, repeats: int, boxes_of=lambda found: [r.box for r 
     return out
 
 
+def photo_sizes(photos: Path) -> dict:
+    """Each benchmark photo at its own size, letterboxed to 640x480 and to 1280x720."""
+    images = {}
+    for name in PHOTOS:
+        photo = cv2.imread(str(photos / name))
+        images[name] = photo
+        images[f"{name} 640x480"] = letterbox(photo, (480, 640))
+        images[f"{name} 1280x720"] = letterbox(photo, (720, 1280))
+    return images
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--photos", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "photos"))
@@ -128,16 +139,10 @@ def main() -> int:
     photos = Path(args.photos)
     crops = real_face_crops(photos)
     clips = {"1 face": face_clip(crops, 1, args.frames), "6 faces": face_clip(crops, 6, args.frames, seed=1)}
-    images = {}
-    for name in PHOTOS:
-        photo = cv2.imread(str(photos / name))
-        images[name] = photo
-        images[f"{name} 640x480"] = letterbox(photo, (480, 640))
-        images[f"{name} 1280x720"] = letterbox(photo, (720, 1280))
-
+    images = photo_sizes(photos)
     analyzer = default_analyzer()
-    # The camera path may use a lighter model than photos and videos (fer_core.paths.LIVE_RUN).
-    camera = Predictor.load(live_model_path())
+    # The camera path may use a lighter model than photos and videos (fer_core.runs.registry.CAMERA_MODEL).
+    camera = Predictor.load(camera_model_path())
     results = {"machine": machine(), "model": analyzer.predictor.name, "engine": analyzer.predictor.engine,
                "tta": analyzer.tta, "live_model": camera.name, "frames": args.frames,
                "repeats": args.repeats}

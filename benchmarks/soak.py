@@ -2,8 +2,8 @@
 
     .venv/bin/python -m benchmarks.soak [--frames 20000] [--every 1000] [--json benchmarks/results/soak.json]
 
-Each frame goes through the same callback the camera page installs (av.VideoFrame -> LiveAnalyzer.annotate ->
-queue -> av.VideoFrame), and the queue is drained as the page does. Not a test.
+Each frame goes through the same callback the camera page installs (av.VideoFrame -> CameraSession.annotate ->
+queue -> av.VideoFrame), and the queue is drained into the session's timeline as the page does. Not a test.
 """
 
 from __future__ import annotations
@@ -11,21 +11,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import queue
 import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from app_support import make_video_callback  # noqa: I001  (first: pylibsrtp before TensorFlow, as in the app)
+from app.camera import CameraSession  # noqa: I001  (first: pylibsrtp before TensorFlow, as in the app)
 import av
 import numpy as np
 
 from benchmarks.clips import face_clip, real_face_crops
 from fer_core import Predictor
-from fer_core.live import LiveAnalyzer
-from fer_core.paths import live_model_path
+from fer_core.runs.registry import camera_model_path
 
 
 def rss_mib() -> float:
@@ -44,19 +42,14 @@ def main() -> int:
     args = parser.parse_args()
 
     frames, _ = face_clip(real_face_crops(Path(args.photos)), 6, 300, seed=1)
-    live = LiveAnalyzer(Predictor.load(live_model_path()))  # the camera's model, as the page loads it
-    results: queue.Queue = queue.Queue(maxsize=32)
-    callback = make_video_callback(live, results)
-    timeline: list = []
+    camera = CameraSession(Predictor.load(camera_model_path()))  # the camera's model, as the page loads it
+    callback = camera.video_callback()
     samples, window = [], []
     start = time.perf_counter()
     for i in range(args.frames):
         out = callback(av.VideoFrame.from_ndarray(frames[i % len(frames)], format="bgr24"))
         out.to_ndarray(format="bgr24")
-        while not results.empty():
-            _, faces, _ = results.get_nowait()
-            timeline.extend(face.emotion for face in faces)
-            del timeline[:-2000]  # the page keeps the last 2,000 points
+        camera.drain()
         window.append(rss_mib())
         if (i + 1) % args.every == 0:
             samples.append({"frames": i + 1, "rss_mib": float(np.mean(window)), "max_rss_mib": max(window),

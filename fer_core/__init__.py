@@ -12,14 +12,15 @@ import sys as _sys
 ONEDNN_MAY_BE_ON = "tensorflow" in _sys.modules and "TF_ENABLE_ONEDNN_OPTS" not in _os.environ
 _os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-from .boxes import Box, Detection  # noqa: E402
-from .detect import DetectorConfig, detect, detect_faces  # noqa: E402
-from .framing import FaceFraming  # noqa: E402
-from .imageio import ImageDecodeError, decode_image, read_image  # noqa: E402
-from .labels import EMOTIONS  # noqa: E402
-from .pipeline import Analyzer, FaceResult, analyze, default_analyzer, draw_results  # noqa: E402
-from .predictor import ModelLoadError, Predictor  # noqa: E402
-from .preprocess import preprocess_face, preprocess_faces  # noqa: E402
+from fer_core.inference.boxes import Box, Detection  # noqa: E402
+from fer_core.inference.detect import DetectorConfig, detect, detect_faces  # noqa: E402
+from fer_core.inference.draw import draw_results  # noqa: E402
+from fer_core.inference.framing import FaceFraming  # noqa: E402
+from fer_core.inference.imageio import ImageDecodeError, decode_image, read_image  # noqa: E402
+from fer_core.inference.pipeline import Analyzer, FaceResult, analyze, default_analyzer  # noqa: E402
+from fer_core.inference.predictor import ModelLoadError, Predictor  # noqa: E402
+from fer_core.inference.preprocess import preprocess_face, preprocess_faces  # noqa: E402
+from fer_core.labels import EMOTIONS  # noqa: E402
 
 __version__ = "0.9.0"
 __all__ = [

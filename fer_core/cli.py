@@ -17,54 +17,20 @@ os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 logging.getLogger("absl").setLevel(logging.ERROR)
 warnings.filterwarnings("ignore", module=r"(keras|tensorflow|absl|google)(\.|$)")
 
-from .tta import TTA_MODES  # noqa: E402  (numpy and OpenCV only: keeps --help fast)
+from fer_core.inference.tta import TTA_MODES  # noqa: E402  (numpy and OpenCV only: keeps --help fast)
 
 
 def _add_train(sub) -> None:
+    from fer_core.training.settings import add_arguments
+
     p = sub.add_parser("train", help="train a model and write its run files",
                        description="Train a model on FER2013 (image folders or fer2013.csv). The run folder gets "
                                    "settings.json, history.csv, model.keras (best on validation), evaluation.json, "
-                                   "evaluation_tta.json and checkpoint/ for --resume.")
-    p.add_argument("--data", required=True, help="dataset folder (train/ and test/ inside) or fer2013.csv")
-    p.add_argument("--arch", default="mini_xception",
-                   help="mini_xception, vgg, vgg_fast, vgg_fast_wide or vgg_full5 (default: %(default)s)")
-    p.add_argument("--epochs", type=int, default=30, help="total epochs, including any already done")
-    p.add_argument("--out", required=True, help="run folder to write")
-    p.add_argument("--classes", help="comma-separated class subset, e.g. happy,sad,neutral")
+                                   "evaluation_mirror.json and checkpoint/ for --resume.")
+    add_arguments(p)
     p.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
     p.add_argument("--stop-after", type=int, metavar="EPOCH",
                    help="end this part after this epoch (the schedule still spans --epochs); go on with --resume")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
-    p.add_argument("--optimizer", choices=["adam", "sgd"], default="adam")
-    p.add_argument("--schedule", choices=["cosine", "constant"], default="cosine")
-    p.add_argument("--warmup-epochs", type=int, default=1)
-    p.add_argument("--label-smoothing", type=float, default=0.0)
-    p.add_argument("--class-weights", action="store_true", help="weight the loss by inverse class frequency")
-    p.add_argument("--no-augment", action="store_true", help="switch off flips, rotations, zoom and shifts")
-    p.add_argument("--flip-only", action="store_true",
-                   help="augment with horizontal flips only (no rotation, zoom, shift or erasing)")
-    p.add_argument("--random-erasing", type=float, default=0.0, help="probability of erasing a random patch")
-    p.add_argument("--teacher", help="distil from this .keras model (e.g. an ensemble): its probabilities on each "
-                                     "augmented face are blended into the target")
-    p.add_argument("--distill", type=float, default=0.5,
-                   help="weight of the teacher's probabilities in the target (default: %(default)s)")
-    p.add_argument("--teacher-tta", choices=["none", "mirror", "multi"], default="none",
-                   help="the teacher averages its probabilities over these test-time views (default: %(default)s); "
-                        "with --no-augment or --flip-only they are computed once for the whole run")
-    p.add_argument("--init-from", metavar="MODEL",
-                   help="start from this .keras model's weights (same --arch) instead of random ones: a warm restart")
-    p.add_argument("--swa-start", type=int, default=0, metavar="EPOCH",
-                   help="average the weights from this epoch on (stochastic weight averaging; batch norm is "
-                        "recalibrated); the average competes with each epoch for the best model (default: off)")
-    p.add_argument("--ferplus", metavar="CSV", help="FER+ crowd votes (e.g. DATA/ferplus.csv) blended into the "
-                   "targets as soft labels; faces the crowd called not a face are left out")
-    p.add_argument("--ferplus-weight", type=float, default=0.5, metavar="W",
-                   help="each target is (1 - W) * the original label + W * the FER+ vote distribution "
-                        "(default: %(default)s)")
-    p.add_argument("--val-split", default="test", help="split used for validation (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--limit", type=int, help="train on only N faces (quick checks)")
     p.add_argument("--progress", choices=["bar", "epoch", "none"], default="bar" if sys.stderr.isatty() else "epoch",
                    help="a progress bar per epoch, one line per epoch, or silence")
 
@@ -95,7 +61,7 @@ def _add_evaluate(sub) -> None:
 
 
 def _add_detector_options(p) -> None:
-    from .detect import DEFAULT_METHOD, METHODS
+    from fer_core.inference.detect import DEFAULT_METHOD, METHODS
 
     p.add_argument("--detector", choices=METHODS, default=None,
                    help=f"face detector: yunet (a small CNN) or haar (OpenCV's cascade); default: {DEFAULT_METHOD}")
@@ -181,20 +147,12 @@ def build_parser(prog: str = "python -m fer_core") -> argparse.ArgumentParser:
 
 
 def run_train(args) -> int:
-    from .training import TrainSettings, train
+    from fer_core.training.settings import from_arguments
+    from fer_core.training.train import train
 
-    settings = TrainSettings(
-        data=args.data, out=args.out, arch=args.arch, epochs=args.epochs, batch_size=args.batch_size,
-        learning_rate=args.lr, optimizer=args.optimizer, schedule=args.schedule, warmup_epochs=args.warmup_epochs,
-        label_smoothing=args.label_smoothing, class_weights=args.class_weights, augment=not args.no_augment,
-        flip_only=args.flip_only,
-        random_erasing=args.random_erasing, classes=args.classes.split(",") if args.classes else None,
-        val_split=args.val_split, seed=args.seed, limit=args.limit, teacher=args.teacher, distill=args.distill,
-        teacher_tta=args.teacher_tta,
-        init_from=args.init_from, swa_start=args.swa_start, ferplus=args.ferplus, ferplus_weight=args.ferplus_weight,
-    )
+    settings = from_arguments(args)
     verbose = {"bar": 1, "epoch": 2, "none": 0}[args.progress]
-    from .evaluation import format_report
+    from fer_core.training.evaluation import format_report
 
     evaluation = train(settings, resume=args.resume, verbose=verbose, stop_after=args.stop_after)
     if evaluation is None:
@@ -205,9 +163,9 @@ def run_train(args) -> int:
 
 
 def run_evaluate(args) -> int:
-    from .data import load_dataset
-    from .evaluation import evaluate_dataset, format_report
-    from .predictor import Predictor
+    from fer_core.inference.predictor import Predictor
+    from fer_core.training.data import load_dataset
+    from fer_core.training.evaluation import evaluate_dataset, format_report
 
     if args.rescore:
         return _rescore(args)
@@ -227,14 +185,15 @@ def run_evaluate(args) -> int:
 
 
 def _scorecard(args) -> int:
-    from . import paths
-    from .card import write_model_card
-    from .detect import DetectorConfig
-    from .pipeline import Analyzer
-    from .predictor import Predictor
-    from .scorecard import format_scorecard, scorecard
+    from fer_core.inference.detect import DetectorConfig
+    from fer_core.inference.pipeline import Analyzer
+    from fer_core.inference.predictor import Predictor
+    from fer_core.runs import folder as run_folder
+    from fer_core.runs import registry
+    from fer_core.training.model_card import write_model_card
+    from fer_core.training.scorecard import format_scorecard, scorecard
 
-    model = Path(args.model) if args.model else paths.default_model_path()
+    model = Path(args.model) if args.model else registry.default_model_path()
     predictor = Predictor.load(model)
     analyzer = Analyzer(predictor, DetectorConfig(**_detector_overrides(args)), args.tta)
     card = scorecard(predictor, args.data, args.split, tta=args.tta, raw=args.raw, ferplus_csv=args.ferplus,
@@ -244,18 +203,18 @@ def _scorecard(args) -> int:
     if args.json:
         Path(args.json).write_text(text)
     if args.save:
-        (model.parent / paths.SCORECARD_FILE).write_text(text)
-        print(f"wrote {model.parent / paths.SCORECARD_FILE} and {write_model_card(model.parent)}")
+        (model.parent / run_folder.SCORECARD_FILE).write_text(text)
+        print(f"wrote {model.parent / run_folder.SCORECARD_FILE} and {write_model_card(model.parent)}")
     return 0
 
 
 def _rescore(args) -> int:
-    from . import paths
-    from .card import write_model_card
-    from .evaluation import rescore_model_folder
-    from .runs import read_run
+    from fer_core.runs import registry
+    from fer_core.runs.folder import read_run
+    from fer_core.training.evaluation import rescore_model_folder
+    from fer_core.training.model_card import write_model_card
 
-    model = Path(args.model) if args.model else paths.default_model_path()
+    model = Path(args.model) if args.model else registry.default_model_path()
     rescore_model_folder(model, args.data)
     write_model_card(model.parent)
     evaluations = read_run(model.parent).evaluations
@@ -266,26 +225,27 @@ def _rescore(args) -> int:
 
 
 def run_ship(args) -> int:
-    from . import paths
-    from .ship import ship_run
+    from fer_core.runs import folder as run_folder
+    from fer_core.runs import registry
+    from fer_core.training.ship import ship_run
 
     run = Path(args.run)
     if args.in_place:
-        from .card import write_model_card
-        from .ship import write_converted_model
+        from fer_core.training.model_card import write_model_card
+        from fer_core.training.ship import write_converted_model
 
         print(f"wrote {write_converted_model(run)} and {write_model_card(run)}")
         return 0
-    dest = Path(args.models_dir or paths.MODELS_DIR) / (args.name or run.name)
+    dest = Path(args.models_dir or registry.MODELS_DIR) / (args.name or run.name)
     ship_run(run, dest)
-    print(f"shipped {run} to {dest}; make it the default with FER_MODEL={dest / paths.MODEL_FILE} or "
-          f"fer_core.paths.DEFAULT_RUN = {dest.name!r}")
+    print(f"shipped {run} to {dest}; make it the default with FER_MODEL={dest / run_folder.MODEL_FILE} or "
+          f"fer_core.runs.registry.DEFAULT_MODEL = {dest.name!r}")
     return 0
 
 
 def run_ensemble(args) -> int:
-    from .ensemble import build_ensemble
-    from .evaluation import format_report
+    from fer_core.training.ensemble import build_ensemble
+    from fer_core.training.evaluation import format_report
 
     print(format_report(build_ensemble(args.runs, args.out, data=args.data, split=args.split)))
     return 0
@@ -298,11 +258,11 @@ def console_main() -> int:
 
 def main(argv=None, prog: str = "python -m fer_core") -> int:
     args = build_parser(prog).parse_args(argv)
-    from .predictor import ModelLoadError
+    from fer_core.inference.predictor import ModelLoadError
 
     expected: tuple[type[Exception], ...] = (ModelLoadError, FileNotFoundError, ValueError)
-    if args.command == "video":  # PyAV loads with fer_core.video; the other commands do without it
-        from .video import VideoError
+    if args.command == "video":  # PyAV loads with fer_core.inference.video; the other commands do without it
+        from fer_core.inference.video import VideoError
 
         expected += (VideoError,)
     handlers = {"train": run_train, "evaluate": run_evaluate, "analyze": _run_analyze, "video": run_video,
@@ -315,7 +275,7 @@ def main(argv=None, prog: str = "python -m fer_core") -> int:
 
 
 def _run_analyze(args) -> int:
-    from .batch import run_analyze
+    from fer_core.inference.files import run_analyze
 
     return run_analyze(args)
 
@@ -323,9 +283,9 @@ def _run_analyze(args) -> int:
 def run_video(args) -> int:
     from dataclasses import replace
 
-    from .live import LIVE_DETECTOR, LiveSettings
-    from .predictor import Predictor
-    from .video import process_video
+    from fer_core.inference.live import LIVE_DETECTOR, LiveSettings
+    from fer_core.inference.predictor import Predictor
+    from fer_core.inference.video import process_video
 
     if not args.out and not args.csv:
         print("error: give --out and/or --csv", file=sys.stderr)

@@ -1,39 +1,36 @@
-"""Live camera: every face in the video labelled with its emotion, plus a live panel of probabilities."""
+"""Live camera: every face in the video labelled with its emotion, a live panel, and the session's numbers to keep."""
 
-import queue
+import time
 
 import pandas as pd
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-from app_charts import emotion_timeline, probability_bars
-from app_support import (
-    detector_controls,
-    ice_servers,
-    make_video_callback,
-    page_setup,
-    require_analyzer,
-    run_line,
-)
-from fer_core.live import LIVE_DETECTOR, LiveAnalyzer, ViewOptions
-from fer_core.paths import default_model_path, live_model_path
+from app.camera import CameraSession, ViewOptions
+from app.charts import emotion_timeline, probability_bars
+from app.support import detector_controls, ice_servers, page_setup, require_analyzer, run_line
+from fer_core.inference.live import LIVE_DETECTOR
+from fer_core.runs.registry import camera_model_path, default_model_path
+
+# Seconds between panel redraws. The loop shares the GIL with the WebRTC threads that decode, analyse and encode the
+# video, and the browser shares the CPU with the video too, so the charts are redrawn seldom and cheaply (see
+# app.charts): redrawing both every 0.5 s with plotly.express halved the processed frame rate.
+DRAW_EVERY, TIMELINE_EVERY = 1.0, 5.0
+TIMELINE_POINTS = 2000  # the chart shows the latest rows; the CSV and the summary hold the whole session
 
 page_setup("pages/1_Live_camera.py")
 st.title("Live camera")
-st.caption("Frames are analysed in memory on this server and sent straight back; nothing is recorded.")
+st.caption("Frames are analysed in memory on this server and sent straight back; nothing is recorded on the server. "
+           "The session's timeline and snapshots stay in this browser session until you download them.")
 
 base = require_analyzer(live=True)
-if live_model_path() != default_model_path():
-    st.caption(f"The camera uses {run_line(live_model_path(), live=True)}, a network light enough for every "
+if camera_model_path() != default_model_path():
+    st.caption(f"The camera uses {run_line(camera_model_path(), live=True)}, a network light enough for every "
                f"frame; photos and videos use the more accurate {run_line(default_model_path())}.")
-session = st.session_state
-if "live_analyzer" not in session:
-    # One LiveAnalyzer per browser session (it keeps tracks between frames); the model inside is shared.
-    session.live_analyzer = LiveAnalyzer(base.predictor)
-    session.live_results = queue.Queue(maxsize=32)
-    session.live_timeline = []
-live: LiveAnalyzer = session.live_analyzer
-results_queue: queue.Queue = session.live_results
+if "camera" not in st.session_state:
+    # One CameraSession per browser session (it keeps tracks between frames); the model inside is shared.
+    st.session_state.camera = CameraSession(base.predictor)
+camera: CameraSession = st.session_state.camera
 
 detector = detector_controls(LIVE_DETECTOR, key="camera")
 with st.sidebar:
@@ -42,9 +39,8 @@ with st.sidebar:
     show_scores = st.checkbox("Show all probabilities on the video", value=False)
     mirror = st.checkbox("Mirror view", value=True)
 # Plain attribute swaps of frozen objects: the callback thread sees either the old or the new settings.
-live.update_settings(detector=detector)
-live.view = ViewOptions(mirror=mirror, show_scores=show_scores, min_confidence=min_confidence)
-
+camera.live.update_settings(detector=detector)
+camera.view = ViewOptions(mirror=mirror, show_scores=show_scores, min_confidence=min_confidence)
 
 video_column, panel_column = st.columns([3, 2])
 with video_column:
@@ -53,46 +49,66 @@ with video_column:
         mode=WebRtcMode.SENDRECV,
         rtc_configuration={"iceServers": ice_servers()},
         media_stream_constraints={"video": {"width": {"ideal": 640}, "height": {"ideal": 480}}, "audio": False},
-        video_frame_callback=make_video_callback(live, results_queue),
+        video_frame_callback=camera.video_callback(),
+        on_video_ended=camera.on_video_ended,
         async_processing=True,
     )
-    hint = st.empty()
     if not ctx.state.playing:
-        hint.info("Press START and allow the camera. Browsers allow cameras only on localhost or over HTTPS.")
+        st.info("Press START and allow the camera. Browsers allow cameras only on localhost or over HTTPS.")
+    keep = st.container()
 
 with panel_column:
     status = st.empty()
     bars = st.empty()
     timeline_chart = st.empty()
+    summary_table = st.empty()
 
-labels = list(live.labels)
-processed = 0
-# Seconds between panel redraws. This loop shares the GIL with the WebRTC threads that decode, analyse and encode
-# the video, and the browser shares the CPU with the video too, so the charts are redrawn seldom and cheaply (see
-# app_charts): redrawing both every 0.5 s with plotly.express halved the processed frame rate.
-draw_every, timeline_every = 1.0, 5.0
-last_draw = last_timeline = 0.0
+
+def show_downloads() -> None:
+    """CSV and PNG are built when clicked (deferred), from what the session holds then; no rerun."""
+    left, middle, right = keep.columns(3)
+    left.download_button("Timeline CSV", camera.timeline_csv, "camera_timeline.csv", "text/csv",
+                         key="camera_csv", on_click="ignore", icon=":material/table:")
+    middle.download_button("Snapshot PNG", camera.snapshot_png, "camera_snapshot.png",
+                           "image/png", key="camera_snapshot", on_click="ignore", icon=":material/photo_camera:")
+    if right.button("Clear the session's data", key="camera_clear"):
+        camera.clear()
+
+
+def show_timeline_and_summary(key: str) -> None:
+    timeline = pd.DataFrame(camera.timeline_rows(last=TIMELINE_POINTS))
+    if timeline.empty:
+        return
+    timeline["face"] = "face " + timeline["face_id"].astype(str)
+    figure = emotion_timeline(timeline, camera.labels, "time_s", "Emotion over time (first four faces)")
+    timeline_chart.plotly_chart(figure, key=f"timeline_{key}")
+    shares = pd.DataFrame(camera.summary()).T
+    shares.index = [f"face {face}" for face in shares.index]
+    summary_table.dataframe(shares.style.format("{:.0%}"), width="stretch")
+
+
+camera.drain()
+downloads_shown = camera.latest is not None
+if downloads_shown:
+    show_downloads()
+    show_timeline_and_summary("idle")
+
+# The streamlit-webrtc pattern: every pass makes Streamlit calls, which is where a pending stop or rerun is honoured.
+last_timeline = 0.0
 while ctx.state.playing:
-    try:
-        stamp, faces, fps = results_queue.get(timeout=1.0)
-    except queue.Empty:
+    time.sleep(DRAW_EVERY)
+    drained = camera.drain()
+    latest = camera.latest
+    if latest is None:
+        status.markdown("Waiting for the first frame…")
         continue
-    processed += 1
-    for face in faces:
-        session.live_timeline.append({"time": stamp, "face": f"face {face.face_id}", "emotion": face.emotion,
-                                      "confidence": face.confidence})
-    del session.live_timeline[:-2000]
-    if stamp - last_draw < draw_every:
-        continue
-    last_draw = stamp
-    status.markdown(f"**{fps:.1f} frames/s** processed · frames processed: {processed} · faces: {len(faces)}")
-    if faces:
-        bars.plotly_chart(probability_bars(faces, labels), key=f"bars_{processed}")
-    if stamp - last_timeline < timeline_every:
-        continue
-    last_timeline = stamp
-    timeline = pd.DataFrame(session.live_timeline)
-    if not timeline.empty:
-        timeline["seconds"] = timeline["time"] - timeline["time"].iloc[0]
-        figure = emotion_timeline(timeline, labels, "seconds", "Emotion over time (first four faces)")
-        timeline_chart.plotly_chart(figure, key=f"timeline_{processed}")
+    if not downloads_shown:
+        show_downloads()
+        downloads_shown = True
+    status.markdown(f"**{latest.fps:.1f} frames/s** processed · frames processed: {camera.frames} · "
+                    f"faces: {len(latest.faces)}")
+    if drained and latest.faces:
+        bars.plotly_chart(probability_bars(latest.faces, camera.labels), key=f"bars_{latest.time}")
+    if latest.time - last_timeline >= TIMELINE_EVERY:
+        last_timeline = latest.time
+        show_timeline_and_summary(str(latest.time))

@@ -6,11 +6,12 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from app_support import detector_controls, page_setup, require_analyzer
+from app.support import detector_controls, page_setup, require_analyzer
 from fer_core import Analyzer, DetectorConfig, ImageDecodeError, ModelLoadError, decode_image, draw_results
-from fer_core.explain import overlay, saliency
-from fer_core.imageio import encode_png
-from fer_core.report import face_rows, group_summary, rows_to_csv
+from fer_core.inference.explain import overlay, saliency
+from fer_core.inference.files import ImageRecord, records_to_csv
+from fer_core.inference.imageio import encode_png
+from fer_core.inference.rows import face_rows, group_summary
 
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp"]
 
@@ -91,11 +92,11 @@ for upload in uploads:
                         caption=f"where the model sees '{emotion}' ({chosen.scores[emotion]:.0%})")
 
     stem = upload.name.rsplit(".", 1)[0]
-    record = {"image": upload.name, "faces": [r.to_dict() for r in results], "error": None}
+    record = ImageRecord(upload.name, results)
     d1, d2, d3 = st.columns(3)
     d1.download_button("Annotated PNG", encode_png(annotated), f"{stem}_annotated.png", "image/png",
                        key=f"png_{upload.file_id}", on_click="ignore")
-    d2.download_button("CSV", rows_to_csv(face_rows(results, labels, upload.name)), f"{stem}_faces.csv", "text/csv",
+    d2.download_button("CSV", records_to_csv([record], labels), f"{stem}_faces.csv", "text/csv",
                        key=f"csv_{upload.file_id}", on_click="ignore")
-    d3.download_button("JSON", json.dumps(record, indent=2), f"{stem}_faces.json", "application/json",
+    d3.download_button("JSON", json.dumps(record.to_dict(), indent=2), f"{stem}_faces.json", "application/json",
                        key=f"json_{upload.file_id}", on_click="ignore")

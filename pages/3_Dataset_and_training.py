@@ -1,4 +1,5 @@
-"""Dataset & training explorer: FER2013's classes and faces, and every training run shipped in models/."""
+"""Dataset & training explorer: the classes the models learnt from, the faces (with the data on disk), and every
+shipped model and recorded experiment: curves, confusion, calibration, scorecards."""
 
 import os
 from pathlib import Path
@@ -9,12 +10,14 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from app_support import page_setup
-from fer_core.card import SCORECARD_TITLES
-from fer_core.data import available_splits, count_faces, sample_faces
-from fer_core.paths import DEFAULT_RUN, MODELS_DIR, list_runs
-from fer_core.runs import RunFiles, member_runs, read_run
-from fer_core.tta import TTA_LABELS, view_count
+from app.support import load_predictor, page_setup
+from fer_core.inference.preprocess import to_model_input
+from fer_core.inference.tta import TTA_LABELS, view_count
+from fer_core.runs.folder import RunFiles, list_runs, member_runs, read_run
+from fer_core.runs.registry import DEFAULT_MODEL, MODELS_DIR, known_runs
+from fer_core.training.data import available_splits, count_faces, load_dataset, sample_faces
+from fer_core.training.evaluation import calibration, confusion_examples
+from fer_core.training.model_card import SCORECARD_TITLES
 
 page_setup("pages/3_Dataset_and_training.py")
 st.title("Dataset & training")
@@ -30,12 +33,35 @@ def cached_samples(path: str, split: str, per_class: int, seed: int) -> dict[str
     return sample_faces(path, split, per_class, seed)
 
 
+def distribution(counts: dict[str, dict[str, int]], title: str) -> None:
+    """Faces per class of each split, as a grouped bar chart and a table."""
+    table = pd.DataFrame([{"split": split, "emotion": name, "faces": n}
+                          for split, per_class in counts.items() for name, n in per_class.items()])
+    table["percent"] = 100 * table["faces"] / table.groupby("split")["faces"].transform("sum")
+    figure = px.bar(table, x="emotion", y="faces", color="split", barmode="group", text=table["percent"].round(1),
+                    title=f"{title} (bar labels: % of the split)")
+    st.plotly_chart(figure, key="distribution")
+    st.dataframe(table.pivot(index="emotion", columns="split", values="faces"))
+
+
+def recorded_distribution() -> None:
+    """The default model's record of its training data: no dataset needed."""
+    record = read_run(MODELS_DIR / DEFAULT_MODEL).settings.get("data_record")
+    if not record:
+        st.info("Point the box above at a FER2013 folder or CSV to see its classes and faces.")
+        return
+    st.markdown(f"The data the shipped models learnt from, as their training recorded it: `{record['source']}`, "
+                f"{record['layout']}; preprocessing: {record['preprocessing']}. With the dataset on disk, name it "
+                "above to see live counts and sample faces.")
+    distribution(record["class_counts"], "Faces per class in the shipped models' training data")
+
+
 def dataset_section() -> None:
     st.header("Dataset")
     path = st.text_input("FER2013 folder (train/ and test/ inside) or fer2013.csv",
-                         value=os.environ.get("FER_DATA_DIR", ""))
+                         value=os.environ.get("FER_DATA_DIR", ""), key="data_path")
     if not path:
-        st.info("Point this at a FER2013 folder or CSV to see its classes and faces (FER_DATA_DIR sets the default).")
+        recorded_distribution()
         return
     if not os.path.exists(path):
         st.warning(f"No dataset at {path}.")
@@ -44,14 +70,7 @@ def dataset_section() -> None:
     if not splits:
         st.warning(f"{path} holds no FER2013 split or class folders.")
         return
-    rows = [{"split": split, "emotion": name, "faces": n}
-            for split in splits for name, n in cached_counts(path, split).items()]
-    table = pd.DataFrame(rows)
-    table["percent"] = 100 * table["faces"] / table.groupby("split")["faces"].transform("sum")
-    figure = px.bar(table, x="emotion", y="faces", color="split", barmode="group", text=table["percent"].round(1),
-                    title="Faces per class (bar labels: % of the split)")
-    st.plotly_chart(figure, key="distribution")
-    st.dataframe(table.pivot(index="emotion", columns="split", values="faces"))
+    distribution({split: cached_counts(path, split) for split in splits}, "Faces per class")
 
     split = st.selectbox("Sample faces from split", splits)
     per_class = st.slider("Faces per class", 4, 16, 8)
@@ -117,6 +136,64 @@ def run_section(run: RunFiles, key: str) -> None:
     per_class = pd.DataFrame(evaluation["per_class"]).T.reset_index(names="emotion")
     st.dataframe(per_class.round(3), hide_index=True)
     scorecard_section(run, key)
+    inside_section(run, key)
+
+
+@st.cache_data(show_spinner="Classifying the validation faces…", max_entries=4)
+def cached_predictions(model_path: str, data: str, split: str):
+    """The validation faces, their labels, the model's probabilities (its default test-time augmentation)."""
+    predictor = load_predictor(model_path)
+    dataset = load_dataset(data, split, predictor.labels)
+    probabilities = predictor.predict_proba(to_model_input(dataset.images), tta=predictor.tta_default)
+    return dataset.images, dataset.labels, probabilities, list(predictor.labels)
+
+
+def inside_section(run: RunFiles, key: str) -> None:
+    """With the dataset: the faces behind any confusion-matrix cell, and how well confidence matches accuracy."""
+    data = st.session_state.get("data_path", "")
+    if not run.model_path.is_file() or not data or not os.path.exists(data):
+        st.caption("Name the dataset above to see the faces behind each cell and the model's calibration "
+                   "(needs a run with its weights, as the shipped models have).")
+        return
+    st.subheader("Looking inside the model")
+    if not st.toggle("Classify the validation faces", key=f"inside_{key}"):
+        return
+    split = run.settings.get("val_split", "test")
+    images, labels, probabilities, names = cached_predictions(str(run.model_path), data, split)
+    confusion_faces(images, labels, probabilities, names, key)
+    reliability(calibration(probabilities, labels), key)
+
+
+def confusion_faces(images, labels, probabilities, names, key: str) -> None:
+    predicted = probabilities.argmax(axis=1)
+    left, right = st.columns(2)
+    true = left.selectbox("True class", range(len(names)), format_func=names.__getitem__, key=f"cell_true_{key}")
+    counts = [int(((labels == true) & (predicted == p)).sum()) for p in range(len(names))]
+    default = max((p for p in range(len(names)) if p != true), key=counts.__getitem__)
+    guess = right.selectbox("Predicted class", range(len(names)), index=default, key=f"cell_pred_{key}",
+                            format_func=lambda p: f"{names[p]} ({counts[p]} faces)")
+    chosen = confusion_examples(probabilities, labels, true, guess)
+    kind = "right" if guess == true else "mistakes"
+    st.markdown(f"**{len(chosen)}** {names[true]} faces predicted as **{names[guess]}** ({kind}), the most "
+                "confident first:")
+    if len(chosen):
+        st.image([images[i] for i in chosen[:32]], width=72,
+                 caption=[f"{probabilities[i, guess]:.0%}" for i in chosen[:32]])
+
+
+def reliability(result: dict, key: str) -> None:
+    bins = pd.DataFrame(result["bins"])
+    figure = go.Figure()
+    figure.add_bar(x=bins["confidence"], y=bins["accuracy"], width=0.08, name="accuracy",
+                   customdata=bins["count"], hovertemplate="confidence %{x:.2f}: accuracy %{y:.2f} (%{customdata} "
+                   "faces)<extra></extra>")
+    figure.add_scatter(x=[0, 1], y=[0, 1], mode="lines", line={"dash": "dot"}, name="perfect calibration")
+    figure.update_layout(title=f"Reliability: expected calibration error {result['ece']:.3f}",
+                         xaxis_title="confidence (top probability)", yaxis_title="accuracy",
+                         xaxis={"range": [0, 1]}, yaxis={"range": [0, 1]})
+    st.plotly_chart(figure, key=f"reliability_{key}")
+    st.metric("Expected calibration error", f"{result['ece']:.3f}",
+              help="The gap between confidence and accuracy, averaged over the faces")
 
 
 def scorecard_section(run: RunFiles, key: str) -> None:
@@ -140,14 +217,15 @@ def scorecard_section(run: RunFiles, key: str) -> None:
 
 def runs_section() -> None:
     st.header("Training runs")
-    folder = st.text_input("Runs folder (each run is a folder written by `python -m fer_core train --out ...`)",
-                           value=str(MODELS_DIR), key="runs_folder")
-    runs = [read_run(run) for run in list_runs(Path(folder))]
+    folder = st.text_input("Another runs folder (each run is a folder written by `python -m fer_core train --out "
+                           "...`); empty: the shipped models and the experiments' records", value="",
+                           key="runs_folder")
+    runs = [read_run(run) for run in (list_runs(Path(folder)) if folder else known_runs())]
     if not runs:
         st.info(f"No training runs in {folder}.")
         return
     names = [run.name for run in runs]
-    default = DEFAULT_RUN if Path(folder).resolve() == MODELS_DIR.resolve() else None
+    default = None if folder else DEFAULT_MODEL
     first = names.index(default) if default in names else 0
     chosen = st.selectbox("Run", names, index=first, key="run",
                           format_func=lambda name: f"{name} (default model)" if name == default else name)
@@ -164,8 +242,8 @@ def runs_section() -> None:
             ev = run.evaluation or {}
             rows.append({"run": name, "arch": run.settings.get("arch"), "parameters": run.settings.get("parameters"),
                          "epochs": len(run.history), "accuracy": ev.get("accuracy"), "macro_f1": ev.get("macro_f1"),
-                         "accuracy (mirror TTA)": (run.evaluation_tta or {}).get("accuracy"),
-                         "accuracy (multi-view TTA)": (run.evaluation_multi or {}).get("accuracy")})
+                         "accuracy (mirror TTA)": run.evaluations.get("mirror", {}).get("accuracy"),
+                         "accuracy (multi-view TTA)": run.evaluations.get("multi", {}).get("accuracy")})
         st.dataframe(pd.DataFrame(rows), hide_index=True)
         figure = go.Figure()
         for name in (a, b):

@@ -5,11 +5,11 @@ import io
 import pandas as pd
 import streamlit as st
 
-from app_charts import emotion_timeline
-from app_support import detector_controls, page_setup, require_analyzer
-from fer_core.live import LIVE_DETECTOR, LiveSettings
-from fer_core.report import rows_to_csv
-from fer_core.video import CSV_FIELDS, VideoError, process_video
+from app.charts import emotion_timeline
+from app.support import detector_controls, page_setup, require_analyzer
+from fer_core.inference.live import LIVE_DETECTOR, LiveSettings
+from fer_core.inference.rows import rows_to_csv
+from fer_core.inference.video import CSV_FIELDS, VideoError, process_video
 
 page_setup("pages/4_Video.py")
 st.title("Analyse a video")

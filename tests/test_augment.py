@@ -1,6 +1,6 @@
 import numpy as np
 
-from fer_core.augment import augment_batch, flip_batch
+from fer_core.training.augment import augment_batch, flip_batch
 
 
 def _faces(n=64):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from fer_core.boxes import Box, Detection, containment, iou, same_face, suppress_duplicates
+from fer_core.inference.boxes import Box, Detection, containment, iou, same_face, suppress_duplicates
 
 
 def test_iou_and_containment():

@@ -1,6 +1,6 @@
 import json
 
-from fer_core.card import model_card
+from fer_core.training.model_card import model_card
 
 
 def _evaluation(accuracy, disgust_recall):
@@ -16,7 +16,7 @@ def _run(tmp_path, plain, tta, multi=None):
                 "optimizer": "adam", "schedule": "cosine", "warmup_epochs": 1, "seed": 0}
     (run / "settings.json").write_text(json.dumps(settings))
     (run / "evaluation.json").write_text(json.dumps(plain))
-    (run / "evaluation_tta.json").write_text(json.dumps(tta))
+    (run / "evaluation_mirror.json").write_text(json.dumps(tta))
     if multi:
         (run / "evaluation_multi.json").write_text(json.dumps(multi))
     return run
@@ -113,7 +113,7 @@ def test_an_ensemble_whose_members_share_a_chain_trains_each_run_once(tmp_path, 
     settings = {"arch": "ensemble", "data": "data", "val_split": "test",
                 "members": [{"name": "finish"}, {"name": "run"}]}
     (ensemble / "settings.json").write_text(json.dumps(settings))
-    (ensemble / "evaluation_tta.json").write_text(json.dumps(_evaluation(0.63, 0.5)))
+    (ensemble / "evaluation_mirror.json").write_text(json.dumps(_evaluation(0.63, 0.5)))
     card = model_card(ensemble)
     reproduce = card.split("## Reproduce")[1]
     assert reproduce.count("--out runs/run ") == 1 and reproduce.count("python -m fer_core train") == 2

@@ -9,11 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT, face_scene
-from fer_core.data import load_dataset
-from fer_core.evaluation import compute_metrics
-from fer_core.predictor import Predictor
-from fer_core.preprocess import to_model_input
+from fer_core.inference.predictor import Predictor
+from fer_core.inference.preprocess import to_model_input
+from fer_core.training.data import load_dataset
+from fer_core.training.evaluation import compute_metrics
+from helpers import REPO_ROOT, face_scene
 
 
 def run_cli(*args, check=True, quiet=False):
@@ -103,7 +103,7 @@ def test_rescore_rewrites_every_evaluation_and_the_card(synthetic_dataset, tiny_
 
 
 def test_evaluate_test_only_and_bare_class_folders_and_csv(synthetic_dataset, tiny_model, tmp_path):
-    from conftest import synthetic_faces, write_folder_split
+    from helpers import synthetic_faces, write_folder_split
 
     images, labels = synthetic_faces(2)
     write_folder_split(tmp_path / "only_test", "test", images, labels)
@@ -176,7 +176,7 @@ def test_analyze_and_video_take_either_detector(tiny_model, fer_data_dir, tmp_pa
 
 
 def test_commands_default_to_the_shipped_model(synthetic_dataset, tmp_path):
-    from fer_core.paths import default_model_path
+    from fer_core.runs.registry import default_model_path
 
     assert default_model_path().is_file(), "the shipped default model is missing from models/"
     out = tmp_path / "eval.json"
@@ -188,7 +188,7 @@ def test_batch_folder_csv_rows_match_analyze_per_image(tiny_model, fer_data_dir,
     import csv
 
     import fer_core
-    from fer_core.pipeline import Analyzer
+    from fer_core.inference.pipeline import Analyzer
 
     folder = tmp_path / "photos"
     (folder / "nested").mkdir(parents=True)

@@ -4,9 +4,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from conftest import face_scene
-from fer_core.pipeline import Analyzer
-from fer_core.predictor import Predictor
+from fer_core.inference.pipeline import Analyzer
+from fer_core.inference.predictor import Predictor
+from helpers import face_scene
 
 
 def test_parallel_classification_matches_serial(tiny_model):

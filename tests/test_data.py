@@ -3,9 +3,9 @@ import logging
 import numpy as np
 import pytest
 
-from conftest import synthetic_faces, write_folder_split
-from fer_core.data import available_splits, load_csv, load_dataset, load_image_folder
 from fer_core.labels import EMOTIONS
+from fer_core.training.data import available_splits, load_csv, load_dataset, load_image_folder
+from helpers import synthetic_faces, write_folder_split
 
 
 @pytest.mark.parametrize("split", ["train", "test"])

@@ -3,11 +3,11 @@ import json
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT, face_scene
-from fer_core import yunet
-from fer_core.boxes import same_face
-from fer_core.detect import Box, DetectorConfig, detect, detect_faces, expand_box
 from fer_core.errors import ModelLoadError
+from fer_core.inference import yunet
+from fer_core.inference.boxes import same_face
+from fer_core.inference.detect import Box, DetectorConfig, detect, detect_faces, expand_box
+from helpers import REPO_ROOT, face_scene
 
 METHODS = ["yunet", "haar"]
 

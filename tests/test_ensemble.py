@@ -5,14 +5,14 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import synthetic_faces
 from fer_core.cli import main
-from fer_core.ensemble import average_models, build_ensemble
-from fer_core.models import build_model
-from fer_core.predictor import Predictor
-from fer_core.preprocess import to_model_input
-from fer_core.runs import read_run
-from fer_core.ship import ship_run
+from fer_core.inference.predictor import Predictor
+from fer_core.inference.preprocess import to_model_input
+from fer_core.runs.folder import read_run
+from fer_core.training.architectures import build_model
+from fer_core.training.ensemble import average_models, build_ensemble
+from fer_core.training.ship import ship_run
+from helpers import synthetic_faces
 
 
 @pytest.fixture
@@ -45,8 +45,8 @@ def test_the_ensemble_outputs_the_mean_of_its_members(two_runs, synthetic_datase
     assert run.settings["parameters"] == sum(keras.models.load_model(r / "model.keras").count_params()
                                              for r in (first, second))
     assert run.evaluation == json.loads((out / "evaluation.json").read_text())
-    assert evaluation["accuracy"] == run.evaluation["accuracy"] and run.evaluation_tta["tta"] == "mirror"
-    assert run.evaluation_multi["tta"] == "multi"
+    assert evaluation["accuracy"] == run.evaluation["accuracy"] and run.evaluations["mirror"]["tta"] == "mirror"
+    assert run.evaluations["multi"]["tta"] == "multi"
     assert run.evaluation["n"] == 35
     assert read_run(out / "members" / "tiny").history == read_run(first).history
 

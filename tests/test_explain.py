@@ -2,11 +2,11 @@ import keras
 import numpy as np
 import pytest
 
-from conftest import face_scene
-from fer_core.ensemble import average_models
-from fer_core.explain import cam_networks, grad_cam, last_conv_layer, occlusion, overlay, saliency
-from fer_core.predictor import Predictor
-from fer_core.preprocess import preprocess_face
+from fer_core.inference.explain import cam_networks, grad_cam, last_conv_layer, occlusion, overlay, saliency
+from fer_core.inference.predictor import Predictor
+from fer_core.inference.preprocess import preprocess_face
+from fer_core.training.ensemble import average_models
+from helpers import face_scene
 
 
 @pytest.fixture(scope="module")

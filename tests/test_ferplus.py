@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from conftest import synthetic_faces, write_folder_split
-from fer_core import ferplus
-from fer_core.data import load_dataset
 from fer_core.labels import EMOTIONS
-from fer_core.training import TrainSettings, train
+from fer_core.training import ferplus
+from fer_core.training.data import load_dataset
+from fer_core.training.train import TrainSettings, train
+from helpers import synthetic_faces, write_folder_split
 
 COLUMNS = ferplus.VOTE_COLUMNS
 

@@ -4,8 +4,8 @@ import cv2
 import numpy as np
 import pytest
 
-from fer_core.boxes import Box, Detection
-from fer_core.framing import FaceFraming, crop_face, eye_angle
+from fer_core.inference.boxes import Box, Detection
+from fer_core.inference.framing import FaceFraming, crop_face, eye_angle
 
 
 @pytest.fixture

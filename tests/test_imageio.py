@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fer_core.imageio import ImageDecodeError, decode_image, read_image
+from fer_core.inference.imageio import ImageDecodeError, decode_image, read_image
 
 
 def _encode(image, ext):
@@ -76,7 +76,7 @@ def test_decompression_bombs_are_refused_from_the_header(width, height):
 
 
 def test_oversized_files_are_refused(monkeypatch):
-    import fer_core.imageio as imageio
+    import fer_core.inference.imageio as imageio
 
     monkeypatch.setattr(imageio, "MAX_BYTES", 1000)
     with pytest.raises(ImageDecodeError, match="limit"):

@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-import fer_core.live as live_module
-from fer_core.boxes import Box, Detection
-from fer_core.live import LiveAnalyzer, LiveSettings, ViewOptions
-from fer_core.predictor import Predictor
+import fer_core.inference.live as live_module
+from fer_core.inference.boxes import Box, Detection
+from fer_core.inference.live import LiveAnalyzer, LiveSettings
+from fer_core.inference.predictor import Predictor
 
 
 @pytest.fixture()
@@ -38,33 +38,15 @@ def test_no_faces_and_redetection_when_tracks_are_empty(live, monkeypatch):
     assert len(calls) == 4  # nothing tracked, so every frame looks for faces
 
 
-def test_annotate_mirrors_draws_and_measures_rate(live, monkeypatch):
-    seen = []
-
-    def fake_detect(frame, config):
-        seen.append(frame[0, 0].copy())
-        return [Detection(Box(10, 10, 50, 50), 1.0)]
-
-    monkeypatch.setattr(live_module, "detect", fake_detect)
-    frame = np.zeros((100, 120, 3), np.uint8)
-    frame[0, -1] = 255  # a marker in the top-right corner
-    live.view = ViewOptions(mirror=True, show_scores=True)
-    annotated, faces = live.annotate(frame, timestamp=0.0)
-    assert (seen[0] == 255).all()  # mirrored before detection, so the marker is top-left
-    assert annotated.shape == frame.shape and len(faces) == 1 and faces[0].face_id == 1
-    live.annotate(frame, timestamp=0.05)
-    assert live.fps == pytest.approx(20.0)
-
-
 def test_settings_change_between_frames(live):
-    from fer_core.detect import DetectorConfig
+    from fer_core.inference.detect import DetectorConfig
 
     live.update_settings(detector=DetectorConfig(min_neighbors=2), detect_every=1)
     assert live.analyzer.detector.min_neighbors == 2 and live.settings.detect_every == 1
 
 
 def test_real_faces_keep_their_ids_while_moving(tiny_model, fer_data_dir):
-    from conftest import face_scene
+    from helpers import face_scene
 
     scene, _ = face_scene(fer_data_dir, n_faces=3, seed=0)
     live = LiveAnalyzer(Predictor.load(tiny_model))
@@ -76,13 +58,13 @@ def test_real_faces_keep_their_ids_while_moving(tiny_model, fer_data_dir):
 
 
 def test_the_camera_model_follows_its_own_override_then_fer_model(monkeypatch, tiny_model):
-    from fer_core import paths
-
+    from fer_core.runs import registry
     monkeypatch.delenv("FER_MODEL", raising=False)
     monkeypatch.delenv("FER_LIVE_MODEL", raising=False)
-    assert paths.live_model_path() == paths.MODELS_DIR / (paths.LIVE_RUN or paths.DEFAULT_RUN) / "model.keras"
+    expected = registry.MODELS_DIR / (registry.CAMERA_MODEL or registry.DEFAULT_MODEL) / "model.keras"
+    assert registry.camera_model_path() == expected
     monkeypatch.setenv("FER_MODEL", "/elsewhere/model.keras")
-    assert str(paths.live_model_path()) == "/elsewhere/model.keras"
+    assert str(registry.camera_model_path()) == "/elsewhere/model.keras"
     monkeypatch.setenv("FER_LIVE_MODEL", str(tiny_model))
-    assert paths.live_model_path() == tiny_model and str(paths.default_model_path()) == "/elsewhere/model.keras"
+    assert registry.camera_model_path() == tiny_model and str(registry.default_model_path()) == "/elsewhere/model.keras"
     assert LiveAnalyzer().analyzer.predictor.name == tiny_model.parent.name

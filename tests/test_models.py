@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from fer_core.models import ARCHITECTURES, build_model
-from fer_core.predictor import ModelLoadError, Predictor, load_keras_model
+from fer_core.inference.predictor import ModelLoadError, Predictor, load_keras_model
+from fer_core.training.architectures import ARCHITECTURES, build_model
 
 
 @pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
@@ -87,7 +87,7 @@ def test_a_model_for_other_inputs_is_refused(tmp_path):
 def _run_with_accuracies(folder, plain, mirrored, multi=None):
     build_model("mini_xception").save(folder / "model.keras")
     (folder / "evaluation.json").write_text(json.dumps({"accuracy": plain}))
-    (folder / "evaluation_tta.json").write_text(json.dumps({"accuracy": mirrored}))
+    (folder / "evaluation_mirror.json").write_text(json.dumps({"accuracy": mirrored}))
     if multi is not None:
         (folder / "evaluation_multi.json").write_text(json.dumps({"accuracy": multi}))
     return folder / "model.keras"
@@ -98,7 +98,7 @@ def _run_with_accuracies(folder, plain, mirrored, multi=None):
     (0.50, 0.51, 0.52, "multi"), (0.50, 0.52, 0.52, "mirror"), (0.53, 0.51, 0.52, "none"),
 ])
 def test_the_default_tta_mode_is_the_most_accurate_recorded_one(tmp_path, plain, mirrored, multi, expected):
-    from fer_core.pipeline import Analyzer
+    from fer_core.inference.pipeline import Analyzer
 
     predictor = Predictor.load(_run_with_accuracies(tmp_path, plain, mirrored, multi), engine="function")
     assert predictor.tta_default == expected
@@ -115,7 +115,7 @@ def test_without_evaluation_files_tta_is_off(tmp_path):
 
 
 def test_multi_view_tta_averages_the_model_over_its_views(tmp_path):
-    from fer_core.tta import tta_views
+    from fer_core.inference.tta import tta_views
 
     model = build_model("mini_xception")
     predictor = Predictor(model, max_batch=7, engine="function")  # chunks that cut across views

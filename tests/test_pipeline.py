@@ -1,12 +1,13 @@
 import numpy as np
 import pytest
 
-from conftest import face_scene
-from fer_core.detect import Box, DetectorConfig
-from fer_core.framing import FaceFraming
-from fer_core.pipeline import Analyzer, FaceResult, analyze, draw_results
-from fer_core.predictor import Predictor
-from fer_core.preprocess import preprocess_faces
+from fer_core.inference.detect import Box, DetectorConfig
+from fer_core.inference.draw import draw_results
+from fer_core.inference.framing import FaceFraming
+from fer_core.inference.pipeline import Analyzer, FaceResult, analyze
+from fer_core.inference.predictor import Predictor
+from fer_core.inference.preprocess import preprocess_faces
+from helpers import face_scene
 
 
 @pytest.fixture(scope="module")

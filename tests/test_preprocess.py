@@ -2,7 +2,7 @@ import cv2
 import numpy as np
 import pytest
 
-from fer_core.preprocess import preprocess_face, preprocess_faces, to_model_input
+from fer_core.inference.preprocess import preprocess_face, preprocess_faces, to_model_input
 
 
 def _face(h=100, w=80):

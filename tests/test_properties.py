@@ -6,9 +6,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from fer_core.detect import DetectorConfig, detect_faces
-from fer_core.imageio import ImageDecodeError, decode_image
-from fer_core.preprocess import preprocess_face
+from fer_core.inference.detect import DetectorConfig, detect_faces
+from fer_core.inference.imageio import ImageDecodeError, decode_image
+from fer_core.inference.preprocess import preprocess_face
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -57,8 +57,8 @@ def test_detect_boxes_stay_inside_the_image(image, max_side):
 
 @pytest.fixture(scope="module")
 def analyzer(tiny_model):
-    from fer_core.pipeline import Analyzer
-    from fer_core.predictor import Predictor
+    from fer_core.inference.pipeline import Analyzer
+    from fer_core.inference.predictor import Predictor
 
     return Analyzer(Predictor.load(tiny_model), DetectorConfig(min_face=8, min_neighbors=1))
 

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from test_cli import run_cli
 
-from fer_core.data import load_dataset
 from fer_core.labels import EMOTIONS
-from fer_core.paths import EVALUATION_FILES, default_model_path
+from fer_core.runs.folder import EVALUATION_FILES
+from fer_core.runs.registry import default_model_path
+from fer_core.training.data import load_dataset
 
 # From the dataset's README: train / test images per class.
 EXPECTED_COUNTS = {
@@ -28,7 +29,7 @@ def test_folder_loader_counts_match_the_dataset_readme(fer_data_dir, split):
 
 def _hand_views(faces: np.ndarray, mode: str) -> list[np.ndarray]:
     """The TTA views of (N, 48, 48) float faces, built here with OpenCV from the documented grid."""
-    from fer_core.tta import MULTI_GRID
+    from fer_core.inference.tta import MULTI_GRID
 
     if mode == "none":
         return [faces]
@@ -72,7 +73,7 @@ def test_evaluate_matches_a_hand_computed_check_of_the_shipped_model(fer_data_di
     reported = json.loads(out.read_text())
     import keras
 
-    from fer_core.predictor import read_tta_default
+    from fer_core.inference.predictor import read_tta_default
 
     mode = read_tta_default(default_model_path()) if tta_flag is None else "none"
     assert reported["tta"] == mode
@@ -98,6 +99,6 @@ def test_raw_and_equalised_copies_of_publictest_give_nearly_the_same_model_input
     raw = np.stack([cv2.imread(str(a), cv2.IMREAD_GRAYSCALE) for a, _ in pairs])
     equalised = np.stack([cv2.imread(str(b), cv2.IMREAD_GRAYSCALE) for _, b in pairs])
     assert np.abs(raw.astype(np.float32) - equalised).mean() > 20
-    from fer_core.preprocess import to_model_input
+    from fer_core.inference.preprocess import to_model_input
 
     assert float(np.abs(to_model_input(raw) - to_model_input(equalised)).mean()) < 6 / 255

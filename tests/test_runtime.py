@@ -10,12 +10,14 @@ import numpy as np
 import pytest
 
 import fer_core
-from conftest import REPO_ROOT
-from fer_core import paths, tflite
-from fer_core.predictor import ModelLoadError, Predictor, load_keras_model
-from fer_core.ship import write_converted_model
+from fer_core.inference import tflite
+from fer_core.inference.predictor import ModelLoadError, Predictor, load_keras_model
+from fer_core.runs import folder as run_folder
+from fer_core.runs import registry
+from fer_core.training.ship import write_converted_model
+from helpers import REPO_ROOT
 
-APP_MODELS = sorted({paths.default_model_path(), paths.live_model_path()})
+APP_MODELS = sorted({registry.default_model_path(), registry.camera_model_path()})
 
 
 def run_python(code: str, **env_changes) -> subprocess.CompletedProcess:
@@ -29,7 +31,7 @@ def run_python(code: str, **env_changes) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("model_path", APP_MODELS, ids=lambda p: p.parent.name)
 def test_the_app_models_ship_a_converted_file_of_their_own_weights(model_path):
-    info = json.loads((model_path.parent / paths.INFERENCE_FILE).read_text())
+    info = json.loads((model_path.parent / run_folder.INFERENCE_FILE).read_text())
     assert info["keras_sha256"] == tflite.file_digest(model_path), "model.tflite is stale: run ship --in-place"
     predictor = Predictor.load(model_path)
     assert predictor.engine == "tflite" and predictor._model is None  # the Keras model was not loaded
@@ -51,14 +53,14 @@ def test_inference_paths_import_neither_tensorflow_nor_keras(tmp_path):
 import sys
 import numpy as np
 import fer_core
-from fer_core.live import LiveAnalyzer
-from fer_core.video import process_video
+from fer_core.inference.live import LiveAnalyzer
+from fer_core.inference.video import process_video
 
 image = np.full((240, 320, 3), 128, np.uint8)
 print(len(fer_core.analyze(image)), fer_core.default_analyzer().predictor.engine)
 live = LiveAnalyzer()
 for _ in range(3):
-    live.annotate(image)
+    live.process(image)
 clip = {str(tmp_path / "clip.mp4")!r}
 import av
 with av.open(clip, "w") as out:
@@ -79,14 +81,14 @@ print("LOADED", loaded[:5])
 def test_grad_cam_runs_on_every_shipped_model_with_onednn_at_its_default():
     """On AVX-512 CPUs TensorFlow turns oneDNN's custom operations on by default and Grad-CAM's gradients crash
     the process; fer_core switches them off before TensorFlow loads. One process, every model, as the app does."""
-    models = sorted(paths.MODELS_DIR.glob(f"*/{paths.MODEL_FILE}"))
-    assert paths.default_model_path() in models
+    models = sorted(registry.MODELS_DIR.glob(f"*/{run_folder.MODEL_FILE}"))
+    assert registry.default_model_path() in models
     code = f"""
 import os
 import numpy as np
 import fer_core
-from fer_core.explain import cam_networks, saliency
-from fer_core.predictor import Predictor
+from fer_core.inference.explain import cam_networks, saliency
+from fer_core.inference.predictor import Predictor
 
 assert os.environ["TF_ENABLE_ONEDNN_OPTS"] == "0" and not fer_core.ONEDNN_MAY_BE_ON
 crop = np.random.default_rng(0).integers(0, 256, (90, 70, 3), dtype=np.uint8)
@@ -108,15 +110,15 @@ def test_tensorflow_loaded_before_fer_core_makes_saliency_avoid_gradients():
 import numpy as np
 import tensorflow
 import fer_core
-from fer_core import explain
-from fer_core.predictor import Predictor
+from fer_core.inference import explain
+from fer_core.inference.predictor import Predictor
 
 assert fer_core.ONEDNN_MAY_BE_ON
 def no_gradients(*args):
     raise AssertionError("Grad-CAM ran although oneDNN may be on")
 explain.grad_cam = no_gradients
 crop = np.random.default_rng(0).integers(0, 256, (60, 60, 3), dtype=np.uint8)
-heat = explain.saliency(Predictor.load(fer_core.paths.live_model_path()), crop, "happy")
+heat = explain.saliency(Predictor.load(fer_core.runs.registry.camera_model_path()), crop, "happy")
 print(heat.shape)
 """
     assert run_python(code).stdout.strip() == "(60, 60)"
@@ -132,24 +134,24 @@ def shipped_copy(tiny_model, tmp_path_factory):
 
 
 def test_a_tflite_file_loads_alone_and_fetches_its_keras_model_only_when_asked(shipped_copy):
-    predictor = Predictor.load(shipped_copy / paths.TFLITE_FILE)
+    predictor = Predictor.load(shipped_copy / run_folder.TFLITE_FILE)
     assert predictor.engine == "tflite" and predictor.name == "tiny" and predictor._model is None
     faces = np.random.default_rng(1).random((4, 48, 48, 1), dtype=np.float32)
     reference = np.asarray(predictor.model(faces, training=False))  # loads model.keras beside it
     np.testing.assert_allclose(predictor.predict_proba(faces), reference, atol=1e-5)
     with pytest.raises(ValueError, match="tflite engine only"):
-        Predictor.load(shipped_copy / paths.TFLITE_FILE, engine="function")
-    assert Predictor.load(shipped_copy / paths.MODEL_FILE, engine="function").engine == "function"
+        Predictor.load(shipped_copy / run_folder.TFLITE_FILE, engine="function")
+    assert Predictor.load(shipped_copy / run_folder.MODEL_FILE, engine="function").engine == "function"
 
 
 def test_a_stale_converted_file_is_not_used(shipped_copy, tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("FER_CACHE_DIR", str(tmp_path / "cache"))
     stale = tmp_path / "stale"
     shutil.copytree(shipped_copy, stale)
-    info = json.loads((stale / paths.INFERENCE_FILE).read_text())
-    (stale / paths.INFERENCE_FILE).write_text(json.dumps(info | {"keras_sha256": "0" * 64}))
-    (stale / paths.TFLITE_FILE).write_bytes(b"not the model any more")
-    predictor = Predictor.load(stale / paths.MODEL_FILE)
+    info = json.loads((stale / run_folder.INFERENCE_FILE).read_text())
+    (stale / run_folder.INFERENCE_FILE).write_text(json.dumps(info | {"keras_sha256": "0" * 64}))
+    (stale / run_folder.TFLITE_FILE).write_bytes(b"not the model any more")
+    predictor = Predictor.load(stale / run_folder.MODEL_FILE)
     assert predictor.engine == "tflite" and predictor._model is not None  # converted from the .keras file
     assert "was not converted from" in caplog.text
 
@@ -167,9 +169,9 @@ def test_a_broken_tflite_file_is_a_model_load_error(tmp_path, content):
 def test_the_first_interpreter_does_not_write_to_stderr():
     code = """
 import numpy as np
-from fer_core.predictor import Predictor
-from fer_core.paths import live_model_path
-Predictor.load(live_model_path()).predict_proba(np.zeros((3, 48, 48, 1), np.float32))
+from fer_core.inference.predictor import Predictor
+from fer_core.runs.registry import camera_model_path
+Predictor.load(camera_model_path()).predict_proba(np.zeros((3, 48, 48, 1), np.float32))
 print("done")
 """
     proc = run_python(code)
@@ -186,7 +188,7 @@ def test_the_package_exposes_its_stable_api():
 def test_a_folder_that_ships_only_the_converted_model_still_runs(shipped_copy, tmp_path):
     folder = tmp_path / "tflite_only"
     shutil.copytree(shipped_copy, folder, ignore=shutil.ignore_patterns("*.keras"))
-    predictor = Predictor.load(folder / paths.MODEL_FILE)
+    predictor = Predictor.load(folder / run_folder.MODEL_FILE)
     assert predictor.engine == "tflite"
     assert predictor.predict_proba(np.zeros((2, 48, 48, 1), np.float32)).shape == (2, 7)
     with pytest.raises(ModelLoadError, match="no .keras file"):

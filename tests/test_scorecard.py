@@ -9,15 +9,15 @@ import pytest
 from test_cli import run_cli
 from test_ferplus import _votes_row, write_votes
 
-from conftest import face_scene
-from fer_core import ferplus
-from fer_core.data import load_dataset
-from fer_core.evaluation import evaluate_dataset
+from fer_core.inference.pipeline import Analyzer
+from fer_core.inference.predictor import Predictor
+from fer_core.inference.preprocess import to_model_input
 from fer_core.labels import EMOTIONS
-from fer_core.pipeline import Analyzer
-from fer_core.predictor import Predictor
-from fer_core.preprocess import to_model_input
-from fer_core.scorecard import NO_FACE, end_to_end, format_scorecard, scorecard
+from fer_core.training import ferplus
+from fer_core.training.data import load_dataset
+from fer_core.training.evaluation import evaluate_dataset
+from fer_core.training.scorecard import NO_FACE, end_to_end, format_scorecard, scorecard
+from helpers import face_scene
 
 
 def _unanimous_votes(dataset, path, relabel=None):

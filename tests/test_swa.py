@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from keras import layers
 
-from fer_core import swa
-from fer_core.preprocess import to_model_input
-from fer_core.training import TrainSettings, train
+from fer_core.inference.preprocess import to_model_input
+from fer_core.training import swa
+from fer_core.training.train import TrainSettings, train
 
 
 def _history(run):

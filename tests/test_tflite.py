@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from fer_core import tflite
-from fer_core.predictor import Predictor
+from fer_core.inference import tflite
+from fer_core.inference.predictor import Predictor
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from fer_core.detect import Box
-from fer_core.tracking import FaceTracker, Track, iou
+from fer_core.inference.detect import Box
+from fer_core.inference.tracking import FaceTracker, Track, iou
 
 
 def test_iou():

@@ -5,9 +5,9 @@ import keras
 import numpy as np
 import pytest
 
-from fer_core.training import TrainSettings, learning_rate_at, train
+from fer_core.training.train import TrainSettings, learning_rate_at, train
 
-RUN_FILES = {"settings.json", "history.csv", "model.keras", "evaluation.json", "evaluation_tta.json",
+RUN_FILES = {"settings.json", "history.csv", "model.keras", "evaluation.json", "evaluation_mirror.json",
              "evaluation_multi.json", "checkpoint", "model_card.md"}
 
 
@@ -26,6 +26,10 @@ def test_train_writes_run_files_and_resume_continues(synthetic_dataset, tmp_path
     recorded = json.loads((run / "settings.json").read_text())
     assert recorded["classes"] == ["angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"]
     assert recorded["parameters"] > 0 and recorded["keras_backend"] == keras.backend.backend()
+    record = recorded["data_record"]  # what the explorer shows without the data
+    assert record["source"] == settings.data and "equalised" in record["preprocessing"]
+    assert record["class_counts"]["train"] == dict.fromkeys(recorded["classes"], 12)
+    assert sum(record["class_counts"]["test"].values()) == recorded["val_images"] == 35
     assert set(first) >= {"accuracy", "macro_f1", "per_class", "confusion_matrix", "labels", "n"}
     assert first["n"] == 35
 
@@ -43,13 +47,13 @@ def test_train_writes_run_files_and_resume_continues(synthetic_dataset, tmp_path
     # The resume changed --epochs, so the card reproduces both parts.
     assert json.loads((run / "settings.json").read_text())["schedule_changes"] == [{"after_epoch": 1,
                                                                                   "epochs_before": 1}]
-    assert "--epochs 1 --out" in card and "--stop-after 1" in card and card.count("--resume") == 1
+    assert "--epochs 1 --batch-size" in card and "--stop-after 1" in card and card.count("--resume") == 1
     assert "epochs to 1 ran on a 1-epoch schedule" in card
     assert "median epoch" in card
     speed = evaluation["inference"]
     assert speed["engine"] in ("tflite", "function") and speed["batch1_ms"] > 0 and speed["batch32_faces_per_s"] > 0
     assert f"{speed['batch1_ms']:.2f} ms at batch 1" in card
-    assert json.loads((run / "evaluation_tta.json").read_text())["inference"]["tta"] == "mirror"
+    assert json.loads((run / "evaluation_mirror.json").read_text())["inference"]["tta"] == "mirror"
     assert json.loads((run / "evaluation_multi.json").read_text())["inference"]["tta"] == "multi"
 
 
@@ -83,9 +87,9 @@ def test_cosine_schedule_warms_up_then_decays():
 
 
 def test_distillation_blends_the_teachers_probabilities_into_the_targets(synthetic_dataset, tiny_model, tmp_path):
-    from fer_core.data import load_dataset
-    from fer_core.predictor import Predictor
-    from fer_core.training import FaceBatches
+    from fer_core.inference.predictor import Predictor
+    from fer_core.training.data import load_dataset
+    from fer_core.training.train import FaceBatches
 
     teacher = Predictor.load(tiny_model)
     train_set = load_dataset(str(synthetic_dataset / "folder"), "train")
@@ -133,9 +137,9 @@ def test_init_from_starts_the_run_from_a_trained_models_weights(synthetic_datase
 
 
 def test_flip_only_batches_hold_each_face_or_its_mirror(synthetic_dataset):
-    from fer_core.data import load_dataset
-    from fer_core.preprocess import to_model_input
-    from fer_core.training import FaceBatches
+    from fer_core.inference.preprocess import to_model_input
+    from fer_core.training.data import load_dataset
+    from fer_core.training.train import FaceBatches
 
     train_set = load_dataset(str(synthetic_dataset / "folder"), "train")
     settings = TrainSettings(data="", out="", batch_size=16, flip_only=True)
@@ -150,10 +154,10 @@ def test_flip_only_batches_hold_each_face_or_its_mirror(synthetic_dataset):
 
 
 def test_a_tta_teacher_gives_each_face_its_view_averaged_probabilities(synthetic_dataset, tiny_model, tmp_path):
-    from fer_core.data import load_dataset
-    from fer_core.predictor import Predictor
-    from fer_core.preprocess import to_model_input
-    from fer_core.training import FaceBatches, _fixed_teacher_targets
+    from fer_core.inference.predictor import Predictor
+    from fer_core.inference.preprocess import to_model_input
+    from fer_core.training.data import load_dataset
+    from fer_core.training.train import FaceBatches, _fixed_teacher_targets
 
     teacher = Predictor.load(tiny_model)
     train_set = load_dataset(str(synthetic_dataset / "folder"), "train")

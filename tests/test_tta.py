@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from fer_core.tta import MULTI_GRID, TTA_MODES, best_tta_mode, tta_mode, tta_views, view_count
+from fer_core.inference.tta import MULTI_GRID, TTA_MODES, best_tta_mode, tta_mode, tta_views, view_count
 
 
 def _faces(n=3, seed=0):

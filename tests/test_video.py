@@ -7,11 +7,11 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT
-from fer_core.detect import DetectorConfig, detect_faces, expand_box
-from fer_core.live import LIVE_DETECTOR
-from fer_core.predictor import Predictor
-from fer_core.video import VideoError, process_video
+from fer_core.inference.detect import DetectorConfig, detect_faces, expand_box
+from fer_core.inference.live import LIVE_DETECTOR
+from fer_core.inference.predictor import Predictor
+from fer_core.inference.video import VideoError, process_video
+from helpers import REPO_ROOT
 
 
 def write_clip(path, frames, fps=25):

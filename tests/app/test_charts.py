@@ -1,9 +1,9 @@
 import pandas as pd
 
-from app_charts import emotion_timeline, probability_bars
-from fer_core.detect import Box
+from app.charts import emotion_timeline, probability_bars
+from fer_core.inference.detect import Box
+from fer_core.inference.pipeline import FaceResult
 from fer_core.labels import EMOTIONS
-from fer_core.pipeline import FaceResult
 
 
 def _face(face_id, top):

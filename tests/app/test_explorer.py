@@ -1,18 +1,30 @@
 
-from conftest import open_page
-from fer_core.paths import DEFAULT_RUN, MODELS_DIR
-from fer_core.runs import read_run
+from fer_core.runs.folder import read_run
+from fer_core.runs.registry import DEFAULT_MODEL, MODELS_DIR
+from helpers import open_page
+
+
+def test_without_a_dataset_the_recorded_class_distribution_shows(monkeypatch):
+    monkeypatch.delenv("FER_DATA_DIR", raising=False)
+    at = open_page("3_Dataset_and_training.py")
+    assert not at.exception
+    record = read_run(MODELS_DIR / DEFAULT_MODEL).settings["data_record"]
+    counts = at.dataframe[0].value
+    assert list(counts.columns) == ["test", "train"] and list(counts.index) == sorted(record["class_counts"]["train"])
+    for split in ("train", "test"):
+        assert counts[split].to_dict() == record["class_counts"][split]
+    assert counts.loc["disgust", "test"] == 56 and counts["train"].sum() == 28_709
+    assert any("as their training recorded it" in m.value for m in at.markdown)
 
 
 def test_shipped_runs_render_without_a_dataset(monkeypatch):
     monkeypatch.delenv("FER_DATA_DIR", raising=False)
     at = open_page("3_Dataset_and_training.py")
     assert not at.exception
-    assert "Point this at a FER2013 folder" in at.info[0].value
-    assert at.selectbox(key="run").value == DEFAULT_RUN
-    assert at.selectbox(key="compare_a").value == DEFAULT_RUN  # models/ ships more than one run
+    assert at.selectbox(key="run").value == DEFAULT_MODEL
+    assert at.selectbox(key="compare_a").value == DEFAULT_MODEL  # models/ ships more than one run
     text = " ".join(m.value for m in at.markdown)
-    assert read_run(MODELS_DIR / DEFAULT_RUN).settings["arch"] in text and "Accuracy" in text
+    assert read_run(MODELS_DIR / DEFAULT_MODEL).settings["arch"] in text and "Accuracy" in text
     at.radio(key="norm_main").set_value("normalised by true class").run()
     assert not at.exception
     per_class = next(frame.value for frame in at.dataframe if "emotion" in frame.value)
@@ -28,6 +40,31 @@ def test_dataset_distribution_and_samples(fer_data_dir, monkeypatch):
     at.slider[0].set_value(4).run()
     assert not at.exception
     assert len(at.image) >= 7
+
+
+def test_a_confusion_cell_shows_its_faces_and_the_reliability_diagram(fer_data_dir, monkeypatch):
+    from fer_core.runs.registry import CAMERA_MODEL
+
+    monkeypatch.setenv("FER_DATA_DIR", str(fer_data_dir))
+    at = open_page("3_Dataset_and_training.py")
+    at.selectbox(key="run").set_value(CAMERA_MODEL).run()  # one network: the quickest to classify 3,589 faces
+    at.toggle(key="inside_main").set_value(True).run()
+    assert not at.exception
+    run = read_run(MODELS_DIR / CAMERA_MODEL)
+    labels = run.evaluation["labels"]
+    at.selectbox(key="cell_true_main").set_value(labels.index("fear")).run()
+    at.selectbox(key="cell_pred_main").set_value(labels.index("sad")).run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    shown = int(text.split(" fear faces predicted as **sad** (mistakes)")[0].rsplit("**", 2)[-2])
+    # The evaluation on record (the same model, faces and test-time augmentation) counts the same mistakes.
+    from fer_core.inference.predictor import Predictor
+
+    recorded = run.evaluations[Predictor.load(run.model_path).tta_default]["confusion_matrix"]
+    assert shown == recorded[labels.index("fear")][labels.index("sad")]
+    assert len(at.image) >= 1
+    ece = next(m for m in at.metric if m.label == "Expected calibration error")
+    assert 0 < float(ece.value) < 0.2
 
 
 def test_two_runs_side_by_side(tiny_model, tmp_path, monkeypatch):
@@ -49,7 +86,7 @@ def test_two_runs_side_by_side(tiny_model, tmp_path, monkeypatch):
 def test_an_ensemble_shows_its_members(tiny_model, synthetic_dataset, tmp_path, monkeypatch):
     import shutil
 
-    from fer_core.ensemble import build_ensemble
+    from fer_core.training.ensemble import build_ensemble
 
     monkeypatch.delenv("FER_DATA_DIR", raising=False)
     members = [tmp_path / "members_src" / name for name in ("net_a", "net_b")]
@@ -69,8 +106,8 @@ def test_a_run_with_a_scorecard_shows_what_users_see(tiny_model, synthetic_datas
     import json
     import shutil
 
-    from fer_core.predictor import Predictor
-    from fer_core.scorecard import scorecard
+    from fer_core.inference.predictor import Predictor
+    from fer_core.training.scorecard import scorecard
 
     monkeypatch.delenv("FER_DATA_DIR", raising=False)
     run = tmp_path / "runs" / "scored"

@@ -1,8 +1,8 @@
 from streamlit.testing.v1 import AppTest
 
-from conftest import REPO_ROOT
-from fer_core.paths import DEFAULT_RUN, MODELS_DIR
-from fer_core.runs import read_run
+from fer_core.runs.folder import read_run
+from fer_core.runs.registry import DEFAULT_MODEL, MODELS_DIR
+from helpers import REPO_ROOT
 
 APP = str(REPO_ROOT / "streamlit_app.py")
 
@@ -13,10 +13,14 @@ def test_home_page_names_the_loaded_model(monkeypatch):
     assert not at.exception
     assert at.title[0].value == "Facial emotion recognition"
     text = " ".join(m.value for m in at.markdown)
-    assert read_run(MODELS_DIR / DEFAULT_RUN).settings["arch"] in text and "PublicTest accuracy" in text
+    assert read_run(MODELS_DIR / DEFAULT_MODEL).settings["arch"] in text and "PublicTest accuracy" in text
+    raw = read_run(MODELS_DIR / DEFAULT_MODEL).scorecard["raw"]
+    assert f"**{raw['accuracy']:.0%}** of the time" in text  # the accuracy in one plain sentence
+    assert at.expander[0].label == "Model details"  # run ids and TTA modes stay out of the way
     labels = [link.label for link in at.get("page_link")]
     pages = ["Live camera", "Analyse photos", "Dataset & training", "Analyse a video"]
-    assert labels == [*pages, "Home", *pages]  # the home page's own list, then the sidebar
+    # The home page's own list and its link to the details, then the sidebar.
+    assert labels == [*pages, "Dataset & training", "Home", *pages]
 
 
 def test_missing_model_gives_an_error_page_not_a_traceback(monkeypatch, tmp_path):
@@ -27,11 +31,11 @@ def test_missing_model_gives_an_error_page_not_a_traceback(monkeypatch, tmp_path
     assert "missing.keras" in at.error[0].value
 
 
-def test_home_page_names_a_separate_camera_model(monkeypatch):
+def test_home_page_names_a_separate_camera_model(monkeypatch, tiny_model):
     monkeypatch.delenv("FER_MODEL", raising=False)
-    monkeypatch.setenv("FER_LIVE_MODEL", str(MODELS_DIR / "mini_xception_v1" / "model.keras"))
+    monkeypatch.setenv("FER_LIVE_MODEL", str(tiny_model))
     at = AppTest.from_file(APP, default_timeout=120).run()
     assert not at.exception
     text = " ".join(m.value for m in at.markdown)
-    accuracy = read_run(MODELS_DIR / "mini_xception_v1").evaluation["accuracy"]
-    assert f"the live camera uses **mini_xception_v1** ({accuracy:.1%} on PublicTest)" in text
+    accuracy = read_run(tiny_model.parent).evaluation["accuracy"]
+    assert f"the live camera uses **{tiny_model.parent.name}** ({accuracy:.1%} on PublicTest)" in text

@@ -1,20 +1,20 @@
 import subprocess
 import sys
 
-from conftest import REPO_ROOT
+from helpers import REPO_ROOT
 
 
 def test_app_support_makes_webrtc_importable_after_tensorflow():
     """Regression: importing streamlit-webrtc after TensorFlow segfaulted in pylibsrtp's srtp_init()."""
-    code = "import app_support, fer_core, tensorflow, streamlit_webrtc, aiortc; print('imported')"
+    code = "import app.support, fer_core, tensorflow, streamlit_webrtc, aiortc; print('imported')"
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "imported" in proc.stdout
 
 
 def test_app_charts_makes_webrtc_importable_after_tensorflow():
-    """Pages import app_charts before app_support (sorted imports), and app_charts loads fer_core."""
-    code = "import app_charts, streamlit_webrtc, aiortc; print('imported')"
+    """Pages import app.charts before app.support (sorted imports), and app.charts loads fer_core."""
+    code = "import app.charts, streamlit_webrtc, aiortc; print('imported')"
     proc = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "imported" in proc.stdout

@@ -1,7 +1,7 @@
 import cv2
 import numpy as np
 
-from conftest import open_page
+from helpers import open_page
 
 
 def _png(image) -> bytes:
@@ -54,7 +54,7 @@ def test_group_photo_lists_every_face_the_library_finds(fer_data_dir):
 
 def test_the_detector_picker_switches_between_yunet_and_haar(fer_data_dir):
     import fer_core
-    from fer_core.detect import DetectorConfig
+    from fer_core.inference.detect import DetectorConfig
 
     photo = fer_data_dir.parent / "photos" / "photo_24.jpg"
     image = cv2.imread(str(photo))

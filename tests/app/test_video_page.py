@@ -1,7 +1,7 @@
 import numpy as np
 from test_video import write_clip
 
-from conftest import open_page
+from helpers import open_page
 
 
 def test_video_page_analyses_an_upload(tmp_path):

@@ -1,5 +1,6 @@
 """End-to-end in headless Chromium: the camera page with a fake camera, photo upload, explorer and home."""
 
+import csv
 import os
 import re
 import socket
@@ -13,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import REPO_ROOT
+from helpers import REPO_ROOT
 
 pytestmark = pytest.mark.browser
 
@@ -126,7 +127,7 @@ def test_camera_page_returns_annotated_frames(app_url, browser_factory, fer_data
     _camera_clip(fer_data_dir.parent / "photos" / "photo_13.jpg", clip)
     browser = browser_factory(["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
                                f"--use-file-for-fake-video-capture={clip}"])
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     try:
         # Home first: it loads the model, and the camera page must still load WebRTC after it in the same server.
         page.goto(app_url)
@@ -159,8 +160,30 @@ def test_camera_page_returns_annotated_frames(app_url, browser_factory, fer_data
         page.wait_for_timeout(1500)
         screenshot(page, "camera_page")
         assert page.get_by_text("Current probabilities").count() or page.locator(".js-plotly-plot").count()
+        _check_camera_downloads(page, tmp_path)
     finally:
         browser.close()
+
+
+def _check_camera_downloads(page, tmp_path):
+    """The session's timeline CSV and a snapshot PNG, downloaded while the camera runs."""
+    with page.expect_download(timeout=60_000) as download_info:
+        page.get_by_role("button", name="Timeline CSV").click()
+    download_info.value.save_as(tmp_path / "timeline.csv")
+    with open(tmp_path / "timeline.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) >= 60 and list(rows[0])[:8] == ["time_s", "face_id", "x", "y", "w", "h", "emotion",
+                                                      "confidence"]
+    emotions = list(rows[0])[8:]
+    assert len(emotions) == 7 and all(row["emotion"] in emotions for row in rows)
+    assert all(abs(sum(float(row[e]) for e in emotions) - 1) < 1e-2 for row in rows)
+    times = [float(row["time_s"]) for row in rows]
+    assert times == sorted(times) and times[-1] > 1
+    with page.expect_download(timeout=60_000) as download_info:
+        page.get_by_role("button", name="Snapshot PNG").click()
+    download_info.value.save_as(tmp_path / "snapshot.png")
+    snapshot = cv2.imread(str(tmp_path / "snapshot.png"))
+    assert snapshot is not None and snapshot.shape == (480, 640, 3)
 
 
 def test_photo_page_upload_table_and_downloads(app_url, browser_factory, fer_data_dir, tmp_path):
@@ -196,7 +219,7 @@ def test_home_and_explorer_pages_render(app_url, browser_factory):
     try:
         page.goto(app_url)
         page.get_by_text("Facial emotion recognition").first.wait_for(timeout=120_000)
-        page.get_by_text("PublicTest accuracy").wait_for(timeout=60_000)
+        page.get_by_text("How accurate is it?").wait_for(timeout=60_000)
         screenshot(page, "home_page")
         page.goto(f"{app_url}/Dataset_and_training")
         page.get_by_text("Training runs").wait_for(timeout=120_000)

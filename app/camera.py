@@ -1,0 +1,180 @@
+"""The camera page's per-session state, kept in memory for the browser session only.
+
+streamlit-webrtc calls the video callback on its own worker thread, so the callback does frame -> fer_core ->
+annotated frame and nothing else: no st.* calls. Its results leave through a queue, which the page's loop drains
+into the session's timeline.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from fer_core.inference.draw import draw_results
+from fer_core.inference.imageio import encode_png
+from fer_core.inference.live import LiveAnalyzer, LiveSettings
+from fer_core.inference.pipeline import FaceResult
+from fer_core.inference.predictor import Predictor
+from fer_core.inference.rows import rows_to_csv
+
+# Rows kept for the timeline and its CSV, as float32 numbers (about 60 bytes a row): at 30 frames/s with 4 faces,
+# about 70 minutes; the oldest frames go first.
+MAX_TIMELINE_ROWS = 500_000
+# The timeline's columns before one column per class.
+TIMELINE_COLUMNS = ["time_s", "face_id", "x", "y", "w", "h", "emotion", "confidence"]
+
+
+@dataclass(frozen=True)
+class ViewOptions:
+    """How annotated frames look: mirror like a selfie camera, per-class bars, grey out unsure faces."""
+
+    mirror: bool = False
+    show_scores: bool = False
+    min_confidence: float = 0.0
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """What the callback hands the page for one frame: when, the faces, the frame rate, the annotated frame."""
+
+    time: float
+    faces: list[FaceResult]
+    fps: float
+    annotated: np.ndarray
+
+
+class FrameRateMeter:
+    """Frames per second over the last `window` frames."""
+
+    def __init__(self, window: int = 30):
+        self._times: deque[float] = deque(maxlen=window)
+
+    def tick(self, now: float | None = None) -> float:
+        self._times.append(time.monotonic() if now is None else now)
+        if len(self._times) < 2 or self._times[-1] <= self._times[0]:
+            return 0.0
+        return (len(self._times) - 1) / (self._times[-1] - self._times[0])
+
+    def reset(self) -> None:
+        self._times.clear()
+
+
+class CameraSession:
+    """One per browser session: the LiveAnalyzer (it keeps tracks between frames), the view options, the queue the
+    callback fills, and what the page has drained from it (the timeline rows and the latest annotated frame)."""
+
+    def __init__(self, predictor: Predictor, settings: LiveSettings = LiveSettings()):
+        self.live = LiveAnalyzer(predictor, settings)
+        self.view = ViewOptions()
+        self.meter = FrameRateMeter()
+        self.results: queue.Queue[FrameResult] = queue.Queue(maxsize=32)
+        self._timeline: list[np.ndarray] = []  # one (faces, 8 + classes) float32 block per recorded frame
+        self._rows = 0
+        self.latest: FrameResult | None = None
+        self.frames = 0  # frames the page has received from the callback since the session's data was cleared
+        self._started: float | None = None
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.live.labels)
+
+    def annotate(self, frame: np.ndarray, timestamp: float | None = None) -> FrameResult:
+        """One BGR frame: mirrored as the view says, analysed, drawn."""
+        view = self.view  # one read: the page may swap it between frames
+        if view.mirror:
+            frame = np.ascontiguousarray(frame[:, ::-1])
+        faces = self.live.process(frame, timestamp)
+        fps = self.meter.tick(timestamp)
+        annotated = draw_results(frame, faces, show_scores=view.show_scores, min_confidence=view.min_confidence)
+        return FrameResult(time.time() if timestamp is None else timestamp, faces, fps, annotated)
+
+    def video_callback(self):
+        """The streamlit-webrtc callback: av frame in, annotated av frame out; the result goes on the queue."""
+        import av
+
+        def callback(frame: av.VideoFrame) -> av.VideoFrame:
+            result = self.annotate(frame.to_ndarray(format="bgr24"))
+            try:
+                self.results.put_nowait(result)
+            except queue.Full:
+                pass  # the panel is behind; the video itself must not wait for it
+            return av.VideoFrame.from_ndarray(result.annotated, format="bgr24")
+
+        return callback
+
+    def on_video_ended(self) -> None:
+        """The stream stopped: the next one starts with no tracks and a fresh frame rate."""
+        self.live.reset()
+        self.meter.reset()
+
+    def drain(self) -> list[FrameResult]:
+        """Every result the callback queued since the last call, recorded in the timeline; the newest is `latest`."""
+        drained = []
+        while True:
+            try:
+                drained.append(self.results.get_nowait())
+            except queue.Empty:
+                break
+        for result in drained:
+            self.record(result)
+        return drained
+
+    def record(self, result: FrameResult) -> None:
+        if self._started is None:
+            self._started = result.time
+        if result.faces:
+            seconds, labels = result.time - self._started, self.labels
+            block = np.array([[seconds, f.face_id or 0, *f.box, labels.index(f.emotion), f.confidence,
+                               *(f.scores.get(name, 0.0) for name in labels)] for f in result.faces], np.float32)
+            self._timeline.append(block)
+            self._rows += len(block)
+            while self._rows > MAX_TIMELINE_ROWS:
+                self._rows -= len(self._timeline.pop(0))
+        self.latest = result
+        self.frames += 1
+
+    def timeline_rows(self, last: int | None = None) -> list[dict]:
+        """The session's timeline, one dict per face per analysed frame (the `last` rows only, if given)."""
+        blocks = list(self._timeline)  # a copy: a download runs on its own thread while the page keeps recording
+        if not blocks:
+            return []
+        table = np.concatenate(blocks)[-last if last else 0:]
+        labels = self.labels
+        return [{"time_s": round(float(row[0]), 3), "face_id": int(row[1]), "x": int(row[2]), "y": int(row[3]),
+                 "w": int(row[4]), "h": int(row[5]), "emotion": labels[int(row[6])],
+                 "confidence": round(float(row[7]), 4)}
+                | {name: round(float(p), 4) for name, p in zip(labels, row[8:], strict=True)} for row in table]
+
+    def timeline_csv(self) -> str:
+        """The session's timeline: one row per face per analysed frame, with every probability."""
+        return rows_to_csv(self.timeline_rows(), TIMELINE_COLUMNS + self.labels)
+
+    def snapshot_png(self) -> bytes:
+        """The latest annotated frame as PNG (empty before the first frame)."""
+        latest = self.latest
+        return b"" if latest is None else encode_png(latest.annotated)
+
+    def summary(self) -> dict[int, dict[str, float]]:
+        """Per face id, the share of its analysed frames spent in each emotion (its top label)."""
+        blocks = list(self._timeline)
+        if not blocks:
+            return {}
+        table = np.concatenate(blocks)
+        faces, emotions = table[:, 1].astype(int), table[:, 6].astype(int)
+        shares = {}
+        for face in np.unique(faces):
+            counts = np.bincount(emotions[faces == face], minlength=len(self.labels))
+            shares[int(face)] = dict(zip(self.labels, (counts / counts.sum()).tolist(), strict=True))
+        return shares
+
+    def clear(self) -> None:
+        """Forget the timeline and the latest frame (the user's choice; nothing was written anywhere)."""
+        self._timeline.clear()
+        self._rows = 0
+        self.latest = None
+        self.frames = 0
+        self._started = None

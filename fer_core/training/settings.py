@@ -1,0 +1,99 @@
+"""A training run's settings, each declared once with its command-line flag.
+
+`train`'s arguments (fer_core.cli), the settings.json every run writes and the Reproduce commands of model cards
+(fer_core.training.model_card) are all built from the fields below.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+
+def _option(default, help: str, line: int | None = None, **argparse_extra):
+    """A setting with its flag's help; `line` groups the flags every Reproduce command spells out, even at their
+    default (others appear only when they differ from it)."""
+    return dataclasses.field(default=default, metadata={"help": help, "line": line, **argparse_extra})
+
+
+@dataclass
+class TrainSettings:
+    data: str = _option(None, "dataset folder (train/ and test/ inside) or fer2013.csv", line=0, required=True)
+    out: str = _option(None, "run folder to write", line=0, required=True)
+    arch: str = _option("mini_xception", "mini_xception, vgg, vgg_fast, vgg_fast_wide or vgg_full5", line=1)
+    epochs: int = _option(30, "total epochs, including any already done", line=1)
+    batch_size: int = _option(64, "faces per batch", line=1)
+    learning_rate: float = _option(1e-3, "peak learning rate", line=2, flag="--lr")
+    optimizer: str = _option("adam", "adam, or sgd (momentum 0.9, nesterov)", line=2, choices=["adam", "sgd"])
+    schedule: str = _option("cosine", "cosine (after a linear warm-up) or constant", line=2,
+                            choices=["cosine", "constant"])
+    warmup_epochs: int = _option(1, "epochs of linear warm-up before the cosine schedule", line=3)
+    seed: int = _option(0, "seed of the split, the shuffling and the initial weights", line=3)
+    label_smoothing: float = _option(0.0, "label smoothing of the targets")
+    class_weights: bool = _option(False, "weight the loss by inverse class frequency")
+    augment: bool = _option(True, "switch off flips, rotations, zoom and shifts", flag="--no-augment")
+    flip_only: bool = _option(False, "augment with horizontal flips only (no rotation, zoom, shift or erasing)")
+    random_erasing: float = _option(0.0, "probability of erasing a random patch")
+    classes: list[str] | None = _option(None, "comma-separated class subset, e.g. happy,sad,neutral")
+    val_split: str = _option("test", "split used for validation")
+    limit: int | None = _option(None, "train on only N faces (quick checks)")
+    teacher: str | None = _option(None, "distil from this .keras model (e.g. an ensemble): its probabilities on "
+                                        "each augmented face are blended into the target")
+    distill: float = _option(0.5, "weight of the teacher's probabilities in the target")
+    teacher_tta: str = _option("none", "the teacher averages its probabilities over these test-time views; with "
+                                       "--no-augment or --flip-only they are computed once for the whole run",
+                               choices=["none", "mirror", "multi"])
+    init_from: str | None = _option(None, "start from this .keras model's weights (same --arch) instead of random "
+                                          "ones: a warm restart", metavar="MODEL")
+    swa_start: int = _option(0, "average the weights from this epoch on (stochastic weight averaging; batch norm "
+                                "is recalibrated); the average competes with each epoch for the best model; 0: off",
+                             metavar="EPOCH")
+    ferplus: str | None = _option(None, "FER+ crowd votes (e.g. DATA/ferplus.csv) blended into the targets as soft "
+                                        "labels (fer_core.training.ferplus); faces the crowd called not a face are "
+                                        "left out", metavar="CSV")
+    ferplus_weight: float = _option(0.5, "each target is (1 - W) * the original label + W * the FER+ vote "
+                                         "distribution", metavar="W")
+
+
+def flag(field: dataclasses.Field) -> str:
+    return field.metadata.get("flag") or "--" + field.name.replace("_", "-")
+
+
+def add_arguments(parser) -> None:
+    """One argparse option per setting, with the setting's default."""
+    for field in dataclasses.fields(TrainSettings):
+        meta = dict(field.metadata)
+        help_text, extra = meta.pop("help"), {k: v for k, v in meta.items() if k not in ("line", "flag")}
+        if field.type == "bool":
+            parser.add_argument(flag(field), dest=field.name, action="store_false" if field.default else "store_true",
+                                help=help_text)
+            continue
+        kind = {"int": int, "int | None": int, "float": float}.get(field.type, str)
+        default = "" if extra.get("required") else " (default: %(default)s)"
+        parser.add_argument(flag(field), dest=field.name, type=kind, default=field.default,
+                            help=help_text + (default if field.default not in (None, "") else ""), **extra)
+
+
+def from_arguments(args) -> TrainSettings:
+    values = {field.name: getattr(args, field.name) for field in dataclasses.fields(TrainSettings)}
+    if isinstance(values["classes"], str):
+        values["classes"] = values["classes"].split(",")
+    return TrainSettings(**values)
+
+
+def command_arguments(settings: dict) -> list[str]:
+    """The flags that reproduce a run's settings.json, grouped into lines: the spelled-out ones first, then one
+    line per setting that differs from its default. Settings a run recorded that are not flags are ignored."""
+    lines: dict[int, list[str]] = {}
+    for field in dataclasses.fields(TrainSettings):
+        value = settings.get(field.name, field.default)
+        line = field.metadata.get("line")
+        if line is None and (value == field.default or value is None):
+            continue
+        if field.name == "classes":
+            if len(value) == 7:
+                continue
+            value = ",".join(value)
+        text = flag(field) if field.type == "bool" else f"{flag(field)} {value}"
+        lines.setdefault(line if line is not None else 100 + len(lines), []).append(text)
+    return [" ".join(parts) for _, parts in sorted(lines.items())]
