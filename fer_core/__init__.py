@@ -22,7 +22,7 @@ from fer_core.inference.predictor import ModelLoadError, Predictor  # noqa: E402
 from fer_core.inference.preprocess import preprocess_face, preprocess_faces  # noqa: E402
 from fer_core.labels import EMOTIONS  # noqa: E402
 
-__version__ = "0.9.0"
+__version__ = "1.1.0"
 __all__ = [
     "EMOTIONS", "Analyzer", "Box", "Detection", "DetectorConfig", "FaceFraming", "FaceResult", "ImageDecodeError",
     "ModelLoadError", "Predictor", "analyze", "decode_image", "default_analyzer", "detect", "detect_faces",

@@ -97,18 +97,30 @@ def _add_analyze(sub) -> None:
     p.add_argument("--min-face", type=int, help="smallest face side in pixels of the original image")
     p.add_argument("--max-side", type=int, help="downscale so the longer side is at most this before detecting")
     _add_tta_options(p)
+    _add_engine_options(p)
+
+
+def _add_engine_options(p) -> None:
+    p.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local: this process (default); ray: the files spread over a Ray cluster's workers")
+    p.add_argument("--address", help="with --engine ray: the cluster to join (e.g. 10.0.0.5:6379, or auto); "
+                   "default: a local Ray instance started for this run")
+    p.add_argument("--workers", type=int, help="with --engine ray: how many workers (default: one per CPU)")
 
 
 def _add_video(sub) -> None:
     p = sub.add_parser("video", help="analyse a video file: annotated video and per-frame CSV",
                        description="Track every face through a video (mp4, mov, webm, avi), label it with its "
                                    "smoothed emotion, and write an annotated H.264 MP4 and/or a per-frame CSV.")
-    p.add_argument("input", help="video file")
-    p.add_argument("--out", help="annotated video to write (.mp4)")
-    p.add_argument("--csv", help="per-frame CSV to write: frame, time_s, face_id, box, emotion, probabilities")
+    p.add_argument("inputs", nargs="+", metavar="input", help="video file(s)")
+    p.add_argument("--out", help="annotated video to write (.mp4), for one input")
+    p.add_argument("--csv", help="per-frame CSV to write: frame, time_s, face_id, box, emotion, probabilities; for "
+                   "one input")
+    p.add_argument("--out-dir", help="for any number of inputs: write <stem>.mp4 and <stem>.csv into this folder")
     p.add_argument("--every", type=int, default=1, help="analyse every Nth frame (default: every frame)")
     p.add_argument("--model", help="a .keras file (default: the shipped model)")
     _add_detector_options(p)
+    _add_engine_options(p)
 
 
 def _add_ship(sub) -> None:
@@ -272,6 +284,9 @@ def main(argv=None, prog: str = "python -m fer_core") -> int:
     except expected as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # outputs are written whole or not at all, so nothing partial is left behind
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 def _run_analyze(args) -> int:
@@ -281,28 +296,31 @@ def _run_analyze(args) -> int:
 
 
 def run_video(args) -> int:
-    from dataclasses import replace
+    from fer_core.inference.video import video_jobs
 
-    from fer_core.inference.live import LIVE_DETECTOR, LiveSettings
-    from fer_core.inference.predictor import Predictor
-    from fer_core.inference.video import process_video
+    jobs = video_jobs(args.inputs, args.out, args.csv, args.out_dir)  # ValueError: a one-line usage error
+    if args.engine == "ray":
+        from fer_core.inference.ray_engine import process_videos_on_ray
 
-    if not args.out and not args.csv:
-        print("error: give --out and/or --csv", file=sys.stderr)
-        return 2
-    if not Path(args.input).is_file():
-        raise FileNotFoundError(f"no video at {args.input}")
+        summaries = process_videos_on_ray(jobs, args.model, args.every, _detector_overrides(args), args.address,
+                                          args.workers)
+    else:
+        summaries = [_run_one_video(job, args) for job in jobs]
+    for job, summary in zip(jobs, summaries, strict=True):
+        print(f"{job.input}: {summary.frames} frames at {summary.fps:.2f} fps ({summary.width}x{summary.height}), "
+              f"{len(summary.face_ids)} face id(s), {summary.frames / max(summary.seconds, 1e-9):.1f} frames/s "
+              "processed" + (f", video codec {summary.codec}" if summary.codec else ""))
+    return 0
+
+
+def _run_one_video(job, args):
+    from fer_core.inference.video import run_video_job
 
     def progress(done: int, total: int) -> None:
         if done % 25 == 0 or done == total:
             shown = f"{done}/{total} frames ({100 * done // total}%)" if total else f"{done} frames"
             print(f"\r{shown}", end="", file=sys.stderr, flush=True)
 
-    settings = LiveSettings(detector=replace(LIVE_DETECTOR, **_detector_overrides(args)))
-    summary = process_video(args.input, args.out, args.csv, args.every, Predictor.load(args.model), settings,
-                            progress=progress)
+    summary = run_video_job(job, args.every, args.model, _detector_overrides(args), progress=progress)
     print(file=sys.stderr)
-    print(f"{summary.frames} frames at {summary.fps:.2f} fps ({summary.width}x{summary.height}), "
-          f"{len(summary.face_ids)} face id(s), {summary.frames / max(summary.seconds, 1e-9):.1f} frames/s processed"
-          + (f", video codec {summary.codec}" if summary.codec else ""))
-    return 0
+    return summary

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,7 @@ from fer_core.inference.imageio import IMAGE_SUFFIXES, ImageDecodeError, read_im
 from fer_core.inference.pipeline import Analyzer, FaceResult
 from fer_core.inference.predictor import Predictor
 from fer_core.inference.rows import FACE_COLUMNS, face_rows, rows_to_csv
+from fer_core.runs.registry import default_model_path
 
 
 def expand_inputs(inputs) -> list[Path]:
@@ -41,27 +43,53 @@ class ImageRecord:
         return {"image": self.image, "faces": [face.to_dict() for face in self.faces], "error": self.error}
 
 
+def analyze_file(path, analyzer: Analyzer, annotated: Path | None = None) -> ImageRecord:
+    """One image's record; its annotated copy written to `annotated` when given (whole or not at all)."""
+    try:
+        image = read_image(path)
+    except ImageDecodeError as exc:
+        return ImageRecord(str(path), error=str(exc))
+    results = analyzer.analyze(image)
+    if annotated is not None:
+        _, png = cv2.imencode(".png", draw_results(image, results, numbered=True))
+        write_atomically(annotated, png.tobytes())
+    return ImageRecord(str(path), results)
+
+
+def annotated_paths(paths, annotated_dir: Path | None) -> list[Path | None]:
+    """Where each image's annotated copy goes: <stem>.png, numbered when stems repeat."""
+    if annotated_dir is None:
+        return [None] * len(paths)
+    used: set[str] = set()
+    return [annotated_dir / f"{_unique_name(Path(path).stem, used)}.png" for path in paths]
+
+
 def analyze_files(paths, analyzer: Analyzer, annotated_dir: Path | None = None, on_error=None,
                   progress=None) -> list[ImageRecord]:
     """One record per path; on_error(path, message) is called for each failure and progress(done, total) after
     each file."""
     records = []
-    used_names: set[str] = set()
-    for done, path in enumerate(paths, start=1):
-        try:
-            image = read_image(path)
-            results = analyzer.analyze(image)
-            records.append(ImageRecord(str(path), results))
-            if annotated_dir is not None:
-                name = _unique_name(Path(path).stem, used_names)
-                cv2.imwrite(str(annotated_dir / f"{name}.png"), draw_results(image, results, numbered=True))
-        except ImageDecodeError as exc:
-            records.append(ImageRecord(str(path), error=str(exc)))
-            if on_error:
-                on_error(path, str(exc))
+    for done, (path, annotated) in enumerate(zip(paths, annotated_paths(paths, annotated_dir), strict=True), 1):
+        records.append(analyze_file(path, analyzer, annotated))
+        if records[-1].error and on_error:
+            on_error(path, records[-1].error)
         if progress:
             progress(done, len(paths))
     return records
+
+
+def write_atomically(path, data: str | bytes) -> None:
+    """Write a file whole or not at all: an interrupted run leaves no partial output behind."""
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        if isinstance(data, str):
+            partial.write_text(data)
+        else:
+            partial.write_bytes(data)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def records_to_csv(records: list[ImageRecord], labels) -> str:
@@ -79,42 +107,58 @@ def _unique_name(stem: str, used: set[str]) -> str:
     return name
 
 
-def run_analyze(args) -> int:
+def detector_from_args(args) -> DetectorConfig:
     overrides = {k: v for k, v in {
         "scale_factor": args.scale_factor, "min_neighbors": args.min_neighbors,
         "min_face": args.min_face, "max_side": args.max_side, "method": args.detector,
         "score_threshold": args.score_threshold}.items() if v is not None}
-    detector = DetectorConfig(**overrides)
-    analyzer = Analyzer(Predictor.load(args.model), detector, tta=args.tta)
-    annotated_dir = Path(args.annotated) if args.annotated else None
-    if annotated_dir:
-        annotated_dir.mkdir(parents=True, exist_ok=True)
+    return DetectorConfig(**overrides)
+
+
+def run_analyze(args) -> int:
     paths = expand_inputs(args.inputs)
     if not paths:
         print("error: no image files found in the given inputs", file=sys.stderr)
         return 1
+    annotated_dir = Path(args.annotated) if args.annotated else None
+    if annotated_dir:
+        annotated_dir.mkdir(parents=True, exist_ok=True)
 
     def report(path, message):
         print(f"{path}: {message}", file=sys.stderr)
-
-    show_progress = sys.stderr.isatty() if args.progress is None else args.progress
 
     def progress(done, total):
         print(f"\r{done}/{total} images ({100 * done // total}%)", end="\n" if done == total else "",
               file=sys.stderr, flush=True)
 
-    records = analyze_files(paths, analyzer, annotated_dir, on_error=report,
-                            progress=progress if show_progress else None)
+    show_progress = sys.stderr.isatty() if args.progress is None else args.progress
+    model_path = Path(args.model or default_model_path()).resolve()
+    predictor = Predictor.load(model_path)  # here too: a missing or broken model fails before any cluster starts
+    if args.engine == "ray":
+        from fer_core.inference.ray_engine import analyze_files_on_ray
+
+        records = analyze_files_on_ray(paths, model_path, detector_from_args(args), args.tta,
+                                       annotated_dir, args.address, args.workers, on_error=report,
+                                       progress=progress if show_progress else None)
+    else:
+        analyzer = Analyzer(predictor, detector_from_args(args), tta=args.tta)
+        records = analyze_files(paths, analyzer, annotated_dir, on_error=report,
+                                progress=progress if show_progress else None)
+    write_outputs(records, predictor.labels, args)
+    return 1 if any(record.error for record in records) else 0
+
+
+def write_outputs(records: list[ImageRecord], labels, args) -> None:
+    """The CSV and the JSON (each whole or not at all), or one line per image on stdout."""
     if args.csv:
-        Path(args.csv).write_text(records_to_csv(records, analyzer.labels))
+        write_atomically(args.csv, records_to_csv(records, labels))
     text = json.dumps([record.to_dict() for record in records], indent=2)
     if args.json == "-":
         print(text)
     elif args.json:
-        Path(args.json).write_text(text)
+        write_atomically(args.json, text)
     elif not args.csv:
         for record in records:
             if record.error is None:
                 faces = ", ".join(f"{f.emotion} {f.confidence:.0%}" for f in record.faces) or "no faces"
                 print(f"{record.image}: {faces}")
-    return 1 if any(record.error for record in records) else 0

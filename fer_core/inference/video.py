@@ -4,6 +4,7 @@ per-frame CSV. Audio is dropped; frame rate and size are kept."""
 from __future__ import annotations
 
 import csv
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -146,3 +147,59 @@ def process_video(source, out=None, csv_path=None, every: int = 1, predictor: Pr
         container.close()
     return VideoSummary(index, float(fps), width, height, tuple(sorted(face_ids)), outputs.codec,
                         time.perf_counter() - started, cancelled)
+
+
+@dataclass(frozen=True)
+class VideoJob:
+    """One video and the files it becomes (either may be None, not both)."""
+
+    input: str
+    out: str | None
+    csv: str | None
+
+
+def video_jobs(inputs, out=None, csv_path=None, out_dir=None) -> list[VideoJob]:
+    """The `video` command's work: one input to --out/--csv, or any number into --out-dir as <stem>.mp4/.csv."""
+    missing = [path for path in inputs if not Path(path).is_file()]
+    if missing:
+        raise FileNotFoundError(f"no video at {missing[0]}")
+    if out_dir:
+        if out or csv_path:
+            raise ValueError("give --out-dir, or --out and/or --csv for a single input")
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
+        stems: dict[str, int] = {}
+        jobs = []
+        for path in inputs:
+            stem = Path(path).stem
+            stems[stem] = stems.get(stem, 0) + 1
+            name = stem if stems[stem] == 1 else f"{stem}_{stems[stem]}"
+            jobs.append(VideoJob(str(path), str(Path(out_dir) / f"{name}.mp4"), str(Path(out_dir) / f"{name}.csv")))
+        return jobs
+    if len(inputs) != 1:
+        raise ValueError("several inputs need --out-dir")
+    if not out and not csv_path:
+        raise ValueError("give --out and/or --csv (or --out-dir)")
+    return [VideoJob(str(inputs[0]), out, csv_path)]
+
+
+def run_video_job(job: VideoJob, every: int = 1, model=None, detector_overrides: dict | None = None,
+                  progress: Callable[[int, int], None] | None = None, predictor: Predictor | None = None
+                  ) -> VideoSummary:
+    """One video into its files, each written whole or not at all (an interrupted run leaves none behind)."""
+    from dataclasses import replace
+
+    from fer_core.inference.live import LIVE_DETECTOR
+
+    settings = LiveSettings(detector=replace(LIVE_DETECTOR, **(detector_overrides or {})))
+    # Hidden names that keep the suffix, which tells PyAV the container.
+    partial = {name: Path(target).with_name(f".{Path(target).stem}.partial{Path(target).suffix}")
+               for name, target in (("out", job.out), ("csv", job.csv)) if target}
+    try:
+        summary = process_video(job.input, partial.get("out"), partial.get("csv"), every,
+                                predictor or Predictor.load(model), settings, progress=progress)
+        for name, path in partial.items():
+            os.replace(path, getattr(job, name))
+        return summary
+    finally:
+        for path in partial.values():
+            path.unlink(missing_ok=True)
