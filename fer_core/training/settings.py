@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 def _option(default, help: str, line: int | None = None, **argparse_extra):
     """A setting with its flag's help; `line` groups the flags every Reproduce command spells out, even at their
-    default (others appear only when they differ from it)."""
+    default (others appear only when they differ from it); `with_setting` names a setting whose flag this one
+    always follows."""
     return dataclasses.field(default=default, metadata={"help": help, "line": line, **argparse_extra})
 
 
@@ -39,7 +40,7 @@ class TrainSettings:
     limit: int | None = _option(None, "train on only N faces (quick checks)")
     teacher: str | None = _option(None, "distil from this .keras model (e.g. an ensemble): its probabilities on "
                                         "each augmented face are blended into the target")
-    distill: float = _option(0.5, "weight of the teacher's probabilities in the target")
+    distill: float = _option(0.5, "weight of the teacher's probabilities in the target", with_setting="teacher")
     teacher_tta: str = _option("none", "the teacher averages its probabilities over these test-time views; with "
                                        "--no-augment or --flip-only they are computed once for the whole run",
                                choices=["none", "mirror", "multi"])
@@ -63,7 +64,8 @@ def add_arguments(parser) -> None:
     """One argparse option per setting, with the setting's default."""
     for field in dataclasses.fields(TrainSettings):
         meta = dict(field.metadata)
-        help_text, extra = meta.pop("help"), {k: v for k, v in meta.items() if k not in ("line", "flag")}
+        help_text = meta.pop("help")
+        extra = {k: v for k, v in meta.items() if k not in ("line", "flag", "with_setting")}
         if field.type == "bool":
             parser.add_argument(flag(field), dest=field.name, action="store_false" if field.default else "store_true",
                                 help=help_text)
@@ -85,15 +87,21 @@ def command_arguments(settings: dict) -> list[str]:
     """The flags that reproduce a run's settings.json, grouped into lines: the spelled-out ones first, then one
     line per setting that differs from its default. Settings a run recorded that are not flags are ignored."""
     lines: dict[int, list[str]] = {}
+    placed: dict[str, int] = {}
     for field in dataclasses.fields(TrainSettings):
         value = settings.get(field.name, field.default)
         line = field.metadata.get("line")
-        if line is None and (value == field.default or value is None):
+        leader = field.metadata.get("with_setting")
+        if leader in placed:
+            line = placed[leader]
+        elif line is None and (value == field.default or value is None):
             continue
         if field.name == "classes":
             if len(value) == 7:
                 continue
             value = ",".join(value)
         text = flag(field) if field.type == "bool" else f"{flag(field)} {value}"
-        lines.setdefault(line if line is not None else 100 + len(lines), []).append(text)
+        line = line if line is not None else 100 + len(lines)
+        placed[field.name] = line
+        lines.setdefault(line, []).append(text)
     return [" ".join(parts) for _, parts in sorted(lines.items())]

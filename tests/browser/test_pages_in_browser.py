@@ -136,12 +136,13 @@ def test_camera_page_returns_annotated_frames(app_url, browser_factory, fer_data
         start = page.frame_locator("iframe").first.get_by_role("button", name="START")
         start.click(timeout=120_000)
         status = page.get_by_text(re.compile(r"frames processed: \d+"))
-        counts = []
+        counts, faces_seen = [], []
         for _ in range(90):
             page.wait_for_timeout(1000)
             if status.count():
                 text = status.first.inner_text()
                 counts.append(int(re.search(r"frames processed: (\d+)", text).group(1)))
+                faces_seen.append(int(re.search(r"faces: (\d+)", text).group(1)))
                 if counts[-1] >= 60:
                     break
         assert counts and counts[-1] >= 60, f"processed frames seen: {counts}"
@@ -156,7 +157,8 @@ def test_camera_page_returns_annotated_frames(app_url, browser_factory, fer_data
         faces = int(re.search(r"faces: (\d+)", text).group(1))
         print(f"camera page: {text}; over 15 s: {processed:.1f} frames/s processed, {received:.1f} frames/s shown "
               "in the page's video")
-        assert fps > 0 and faces >= 1 and processed > 0 and received > 0
+        # The status shows the latest frame's faces only; the timeline CSV below checks the faces of the session.
+        assert fps > 0 and max(faces_seen + [faces]) >= 1 and processed > 0 and received > 0
         page.wait_for_timeout(1500)
         screenshot(page, "camera_page")
         assert page.get_by_text("Current probabilities").count() or page.locator(".js-plotly-plot").count()
