@@ -10,7 +10,7 @@ import streamlit as st
 
 from fer_core import Analyzer, DetectorConfig, ModelLoadError, Predictor
 from fer_core.inference.tta import TTA_LABELS, view_count
-from fer_core.runs.folder import member_runs, read_run
+from fer_core.runs.folder import architecture_line, read_run
 from fer_core.runs.registry import camera_model_path, default_model_path
 
 
@@ -88,15 +88,8 @@ def model_summary(analyzer: Analyzer | None = None) -> str:
     path = default_model_path()
     run = read_run(path.parent)
     lines = [f"**{run.name}** (`{path}`)"]
-    members = member_runs(run)
-    if members:
-        named = [f"{m.name} ({m.settings.get('arch')})" for m in members]
-        names = f"{', '.join(named[:-1])} and {named[-1]}"
-        lines.append(f"- architecture: ensemble, the mean of {names}, "
-                     f"{run.settings.get('parameters', 0):,} parameters in all")
-    elif run.settings:
-        lines.append(f"- architecture: {run.settings.get('arch')}, {run.settings.get('parameters', 0):,} parameters, "
-                     f"{len(run.history)} epochs")
+    if run.settings:
+        lines.append(f"- architecture: {architecture_line(run)}")
     if run.evaluation:
         lines.append(f"- PublicTest accuracy: {run.evaluation['accuracy']:.1%}, "
                      f"macro-F1 {run.evaluation['macro_f1']:.3f} ({run.evaluation['n']:,} faces)")

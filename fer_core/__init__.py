@@ -17,6 +17,7 @@ from fer_core.inference.detect import DetectorConfig, detect, detect_faces  # no
 from fer_core.inference.draw import draw_results  # noqa: E402
 from fer_core.inference.framing import FaceFraming  # noqa: E402
 from fer_core.inference.imageio import ImageDecodeError, decode_image, read_image  # noqa: E402
+from fer_core.inference.live import LiveAnalyzer  # noqa: E402
 from fer_core.inference.pipeline import Analyzer, FaceResult, analyze, default_analyzer  # noqa: E402
 from fer_core.inference.predictor import ModelLoadError, Predictor  # noqa: E402
 from fer_core.inference.preprocess import preprocess_face, preprocess_faces  # noqa: E402
@@ -25,7 +26,6 @@ from fer_core.labels import EMOTIONS  # noqa: E402
 __version__ = "1.1.0"
 __all__ = [
     "EMOTIONS", "Analyzer", "Box", "Detection", "DetectorConfig", "FaceFraming", "FaceResult", "ImageDecodeError",
-    "ModelLoadError", "Predictor", "analyze", "decode_image", "default_analyzer", "detect", "detect_faces",
-    "draw_results",
-    "preprocess_face", "preprocess_faces", "read_image",
+    "LiveAnalyzer", "ModelLoadError", "Predictor", "analyze", "decode_image", "default_analyzer", "detect",
+    "detect_faces", "draw_results", "preprocess_face", "preprocess_faces", "read_image",
 ]

@@ -13,7 +13,7 @@ import streamlit as st
 from app.support import load_predictor, page_setup
 from fer_core.inference.preprocess import to_model_input
 from fer_core.inference.tta import TTA_LABELS, view_count
-from fer_core.runs.folder import RunFiles, list_runs, member_runs, read_run
+from fer_core.runs.folder import RunFiles, architecture_line, list_runs, member_runs, read_run
 from fer_core.runs.registry import DEFAULT_MODEL, MODELS_DIR, known_runs
 from fer_core.training.data import available_splits, count_faces, load_dataset, sample_faces
 from fer_core.training.evaluation import calibration, confusion_examples
@@ -98,9 +98,10 @@ def curves(run: RunFiles) -> go.Figure:
 def run_section(run: RunFiles, key: str) -> None:
     settings = run.settings
     members = member_runs(run)
+    st.markdown(f"**{run.name}**: {architecture_line(run)}" + ("" if members else
+                f", batch {settings.get('batch_size')}, lr {settings.get('learning_rate')}, "
+                f"{settings.get('keras_backend')} backend"))
     if members:
-        st.markdown(f"**{run.name}**: {settings.get('arch')}, the mean of {len(members)} networks' probabilities, "
-                    f"{settings.get('parameters', 0):,} parameters in all")
         st.dataframe(pd.DataFrame([{"member": m.name, "arch": m.settings.get("arch"),
                                     "parameters": m.settings.get("parameters"), "epochs": len(m.history),
                                     "accuracy alone": (m.evaluation or {}).get("accuracy")} for m in members]),
@@ -108,10 +109,6 @@ def run_section(run: RunFiles, key: str) -> None:
         for i, member in enumerate(members):
             if member.history:
                 st.plotly_chart(curves(member), key=f"curves_{key}_member{i}")
-    else:
-        st.markdown(f"**{run.name}**: {settings.get('arch')}, {settings.get('parameters', 0):,} parameters, "
-                    f"{len(run.history)} epochs, batch {settings.get('batch_size')}, "
-                    f"lr {settings.get('learning_rate')}, {settings.get('keras_backend')} backend")
     if run.history:
         st.plotly_chart(curves(run), key=f"curves_{key}")
     evaluation = run.evaluation

@@ -180,7 +180,7 @@ print("done")
 
 def test_the_package_exposes_its_stable_api():
     for name in ("analyze", "Analyzer", "Predictor", "preprocess_faces", "draw_results", "FaceResult", "Box",
-                 "DetectorConfig"):
+                 "DetectorConfig", "LiveAnalyzer"):
         assert hasattr(fer_core, name), name
     assert fer_core.__version__
 

@@ -93,3 +93,14 @@ def list_runs(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.iterdir() if (p / SETTINGS_FILE).is_file())
+
+
+def architecture_line(run: RunFiles) -> str:
+    """A run's network in words: the same in its model card, on the home page and in the explorer."""
+    settings, members = run.settings, member_runs(run)
+    if not members:
+        return f"{settings.get('arch')}, {settings.get('parameters', 0):,} parameters, {len(run.history)} epochs"
+    named = [f"{m.name} ({m.settings.get('arch')})" for m in members]
+    names = named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
+    return (f"ensemble, the mean of {len(members)} networks' probabilities ({names}), "
+            f"{settings.get('parameters', 0):,} parameters in all")

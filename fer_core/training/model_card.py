@@ -7,7 +7,7 @@ from pathlib import Path
 from fer_core.inference.tta import TTA_LABELS, best_tta_mode, view_count
 from fer_core.runs import folder as run_folder
 from fer_core.runs import registry
-from fer_core.runs.folder import member_runs, read_run
+from fer_core.runs.folder import architecture_line, member_runs, read_run
 from fer_core.training.settings import command_arguments
 
 CARD_FILE = "model_card.md"
@@ -161,8 +161,7 @@ def _single_header(run) -> list[str]:
 def _ensemble_header(run) -> list[str]:
     s = run.settings
     lines = [
-        f"- Architecture: the mean of {len(s.get('members', []))} networks' probabilities, "
-        f"{s.get('parameters', 0):,} parameters in all, input 48x48 gray, {len(s.get('classes', []))} classes "
+        f"- Architecture: {architecture_line(run)}, input 48x48 gray, {len(s.get('classes', []))} classes "
         f"({', '.join(s.get('classes', []))}); one .keras file",
         f"- Data: every member trained on FER2013 `train/` ({s.get('train_images') or 0:,} faces) from "
         f"`{s.get('data')}` and kept its best epoch on `{s.get('val_split')}/` ({s.get('val_images', 0):,} faces, "
