@@ -48,7 +48,7 @@ def connect(address: str | None = None) -> None:
     env = {"PYTHONPATH": package_parent, "FER_MODELS_DIR": str(registry.MODELS_DIR.resolve()),
            "TF_CPP_MIN_LOG_LEVEL": "3"}
     ray.init(address=address, runtime_env={"env_vars": env}, include_dashboard=False, log_to_driver=False,
-             logging_level="ERROR")
+             logging_level=logging.ERROR)
 
 
 def cluster_cpus() -> int:
