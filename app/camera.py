@@ -19,13 +19,13 @@ from fer_core.inference.imageio import encode_png
 from fer_core.inference.live import LiveAnalyzer, LiveSettings
 from fer_core.inference.pipeline import FaceResult
 from fer_core.inference.predictor import Predictor
-from fer_core.inference.rows import rows_to_csv
+from fer_core.inference.rows import FACE_COLUMNS, rows_to_csv
 
 # Rows kept for the timeline and its CSV, as float32 numbers (about 60 bytes a row): at 30 frames/s with 4 faces,
 # about 70 minutes; the oldest frames go first.
 MAX_TIMELINE_ROWS = 500_000
 # The timeline's columns before one column per class.
-TIMELINE_COLUMNS = ["time_s", "face_id", "x", "y", "w", "h", "emotion", "confidence"]
+TIMELINE_COLUMNS = ["time_s", "face_id", *FACE_COLUMNS[1:]]
 
 
 @dataclass(frozen=True)

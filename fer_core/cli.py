@@ -305,7 +305,10 @@ def run_video(args) -> int:
         summaries = process_videos_on_ray(jobs, args.model, args.every, _detector_overrides(args), args.address,
                                           args.workers)
     else:
-        summaries = [_run_one_video(job, args) for job in jobs]
+        from fer_core.inference.predictor import Predictor
+
+        predictor = Predictor.load(args.model)  # once for all the videos
+        summaries = [_run_one_video(job, args, predictor) for job in jobs]
     for job, summary in zip(jobs, summaries, strict=True):
         print(f"{job.input}: {summary.frames} frames at {summary.fps:.2f} fps ({summary.width}x{summary.height}), "
               f"{len(summary.face_ids)} face id(s), {summary.frames / max(summary.seconds, 1e-9):.1f} frames/s "
@@ -313,7 +316,7 @@ def run_video(args) -> int:
     return 0
 
 
-def _run_one_video(job, args):
+def _run_one_video(job, args, predictor):
     from fer_core.inference.video import run_video_job
 
     def progress(done: int, total: int) -> None:
@@ -321,6 +324,6 @@ def _run_one_video(job, args):
             shown = f"{done}/{total} frames ({100 * done // total}%)" if total else f"{done} frames"
             print(f"\r{shown}", end="", file=sys.stderr, flush=True)
 
-    summary = run_video_job(job, args.every, args.model, _detector_overrides(args), progress=progress)
+    summary = run_video_job(job, args.every, None, _detector_overrides(args), progress=progress, predictor=predictor)
     print(file=sys.stderr)
     return summary

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,6 +12,7 @@ import cv2
 from fer_core.inference.detect import DetectorConfig
 from fer_core.inference.draw import draw_results
 from fer_core.inference.imageio import IMAGE_SUFFIXES, ImageDecodeError, read_image
+from fer_core.inference.outputs import unique_name, write_atomically
 from fer_core.inference.pipeline import Analyzer, FaceResult
 from fer_core.inference.predictor import Predictor
 from fer_core.inference.rows import FACE_COLUMNS, face_rows, rows_to_csv
@@ -61,7 +61,7 @@ def annotated_paths(paths, annotated_dir: Path | None) -> list[Path | None]:
     if annotated_dir is None:
         return [None] * len(paths)
     used: set[str] = set()
-    return [annotated_dir / f"{_unique_name(Path(path).stem, used)}.png" for path in paths]
+    return [annotated_dir / f"{unique_name(Path(path).stem, used)}.png" for path in paths]
 
 
 def analyze_files(paths, analyzer: Analyzer, annotated_dir: Path | None = None, on_error=None,
@@ -78,33 +78,10 @@ def analyze_files(paths, analyzer: Analyzer, annotated_dir: Path | None = None, 
     return records
 
 
-def write_atomically(path, data: str | bytes) -> None:
-    """Write a file whole or not at all: an interrupted run leaves no partial output behind."""
-    path = Path(path)
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        if isinstance(data, str):
-            partial.write_text(data)
-        else:
-            partial.write_bytes(data)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
 def records_to_csv(records: list[ImageRecord], labels) -> str:
     """One row per face of every readable image, in the columns of fer_core.inference.rows.face_rows."""
     rows = [row for record in records for row in face_rows(record.faces, labels, {"image": record.image})]
     return rows_to_csv(rows, ["image", *FACE_COLUMNS, *labels])
-
-
-def _unique_name(stem: str, used: set[str]) -> str:
-    name, n = stem, 1
-    while name in used:
-        n += 1
-        name = f"{stem}_{n}"
-    used.add(name)
-    return name
 
 
 def detector_from_args(args) -> DetectorConfig:

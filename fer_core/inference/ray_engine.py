@@ -57,6 +57,20 @@ def cluster_cpus() -> int:
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
 
+def _gather(results, column: str, inputs: list[str], progress: Callable | None = None) -> list:
+    """The unpickled results in the inputs' order, each index kept once (a retried batch may come back twice);
+    an input with no result is an error, never a silent gap."""
+    found: dict = {}
+    for row in results.iter_rows():
+        found.setdefault(int(row["index"]), pickle.loads(row[column]))
+        if progress:
+            progress(len(found), len(inputs))
+    missing = [name for i, name in enumerate(inputs) if i not in found]
+    if missing:
+        raise RuntimeError(f"the cluster returned no result for {len(missing)} input(s), e.g. {missing[0]}")
+    return [found[i] for i in range(len(inputs))]
+
+
 class _ImageWorker:
     """One analyzer per actor; a batch of (index, path, annotated path) -> pickled ImageRecords by index."""
 
@@ -89,15 +103,7 @@ def analyze_files_on_ray(paths, model_path, detector: DetectorConfig, tta, annot
         _ImageWorker, fn_constructor_kwargs={"model_path": str(model_path), "detector": detector, "tta": tta},
         batch_size=IMAGES_PER_BATCH, compute=ray.data.ActorPoolStrategy(size=workers or cluster_cpus()),
         num_cpus=1)
-    found: dict[int, ImageRecord] = {}
-    for row in results.iter_rows():
-        found.setdefault(int(row["index"]), pickle.loads(row["record"]))
-        if progress:
-            progress(len(found), len(items))
-    missing = [item["path"] for item in items if item["index"] not in found]
-    if missing:
-        raise RuntimeError(f"the cluster returned no result for {len(missing)} file(s), e.g. {missing[0]}")
-    records = [found[i] for i in range(len(items))]
+    records = _gather(results, "record", [item["path"] for item in items], progress)
     for record in records:
         if record.error and on_error:
             on_error(record.image, record.error)
@@ -141,10 +147,4 @@ def process_videos_on_ray(jobs, model=None, every: int = 1, detector_overrides: 
                                              "detector_overrides": detector_overrides or {}},
         batch_size=1, compute=ray.data.ActorPoolStrategy(size=min(len(items), workers or cluster_cpus())),
         num_cpus=1)
-    found = {}
-    for row in results.iter_rows():
-        found.setdefault(int(row["index"]), pickle.loads(row["summary"]))
-    missing = [job.input for i, job in enumerate(jobs) if i not in found]
-    if missing:
-        raise RuntimeError(f"the cluster returned no result for {len(missing)} video(s), e.g. {missing[0]}")
-    return [found[i] for i in range(len(jobs))]
+    return _gather(results, "summary", [job.input for job in jobs])

@@ -4,9 +4,9 @@ per-frame CSV. Audio is dropped; frame rate and size are kept."""
 from __future__ import annotations
 
 import csv
-import os
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -16,13 +16,14 @@ import numpy as np
 
 from fer_core.inference.draw import draw_results
 from fer_core.inference.live import LiveAnalyzer, LiveSettings
+from fer_core.inference.outputs import atomic_output, unique_name
 from fer_core.inference.pipeline import FaceResult
 from fer_core.inference.predictor import Predictor
-from fer_core.inference.rows import face_rows
+from fer_core.inference.rows import FACE_COLUMNS, face_rows
 
 # H.264 in MP4 plays in every browser; PyAV's wheels ship libx264. MPEG-4 Part 2 is the fallback where it is missing.
 CODECS = ("libx264", "mpeg4")
-CSV_FIELDS = ["frame", "time_s", "face_id", "x", "y", "w", "h", "emotion", "confidence"]
+CSV_FIELDS = ["frame", "time_s", "face_id", *FACE_COLUMNS[1:]]
 
 
 class VideoError(RuntimeError):
@@ -167,14 +168,10 @@ def video_jobs(inputs, out=None, csv_path=None, out_dir=None) -> list[VideoJob]:
         if out or csv_path:
             raise ValueError("give --out-dir, or --out and/or --csv for a single input")
         Path(out_dir).mkdir(parents=True, exist_ok=True)
-        stems: dict[str, int] = {}
-        jobs = []
-        for path in inputs:
-            stem = Path(path).stem
-            stems[stem] = stems.get(stem, 0) + 1
-            name = stem if stems[stem] == 1 else f"{stem}_{stems[stem]}"
-            jobs.append(VideoJob(str(path), str(Path(out_dir) / f"{name}.mp4"), str(Path(out_dir) / f"{name}.csv")))
-        return jobs
+        used: set[str] = set()
+        names = [unique_name(Path(path).stem, used) for path in inputs]
+        return [VideoJob(str(path), str(Path(out_dir) / f"{name}.mp4"), str(Path(out_dir) / f"{name}.csv"))
+                for path, name in zip(inputs, names, strict=True)]
     if len(inputs) != 1:
         raise ValueError("several inputs need --out-dir")
     if not out and not csv_path:
@@ -191,15 +188,8 @@ def run_video_job(job: VideoJob, every: int = 1, model=None, detector_overrides:
     from fer_core.inference.live import LIVE_DETECTOR
 
     settings = LiveSettings(detector=replace(LIVE_DETECTOR, **(detector_overrides or {})))
-    # Hidden names that keep the suffix, which tells PyAV the container.
-    partial = {name: Path(target).with_name(f".{Path(target).stem}.partial{Path(target).suffix}")
-               for name, target in (("out", job.out), ("csv", job.csv)) if target}
-    try:
-        summary = process_video(job.input, partial.get("out"), partial.get("csv"), every,
-                                predictor or Predictor.load(model), settings, progress=progress)
-        for name, path in partial.items():
-            os.replace(path, getattr(job, name))
-        return summary
-    finally:
-        for path in partial.values():
-            path.unlink(missing_ok=True)
+    with ExitStack() as outputs:
+        out, csv_path = (outputs.enter_context(atomic_output(target)) if target else None
+                         for target in (job.out, job.csv))
+        return process_video(job.input, out, csv_path, every, predictor or Predictor.load(model), settings,
+                             progress=progress)

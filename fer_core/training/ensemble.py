@@ -19,9 +19,10 @@ from fer_core.runs import folder as run_folder
 from fer_core.runs.folder import read_run
 from fer_core.training.data import data_record, load_dataset
 from fer_core.training.evaluation import write_evaluations
-from fer_core.training.model_card import CARD_FILE, write_model_card
+from fer_core.training.model_card import write_model_card
 
-MEMBER_FILES = (run_folder.SETTINGS_FILE, run_folder.HISTORY_FILE, *run_folder.EVALUATION_FILES.values(), CARD_FILE)
+MEMBER_FILES = (run_folder.SETTINGS_FILE, run_folder.HISTORY_FILE, *run_folder.EVALUATION_FILES.values(),
+                run_folder.CARD_FILE)
 
 
 def average_models(models: list[keras.Model], name: str = run_folder.ENSEMBLE_ARCH) -> keras.Model:

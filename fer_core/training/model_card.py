@@ -10,8 +10,6 @@ from fer_core.runs import registry
 from fer_core.runs.folder import architecture_line, member_runs, read_run
 from fer_core.training.settings import command_arguments
 
-CARD_FILE = "model_card.md"
-
 
 def _starting_run(settings: dict):
     """The run whose model `--init-from` named, if its folder (with settings.json) is at hand, else None."""
@@ -286,6 +284,6 @@ def model_card(run_dir) -> str:
 
 
 def write_model_card(run_dir) -> Path:
-    path = Path(run_dir) / CARD_FILE
+    path = Path(run_dir) / run_folder.CARD_FILE
     path.write_text(model_card(run_dir))
     return path
