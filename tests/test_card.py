@@ -61,6 +61,16 @@ def test_settings_line_and_reproduce_command_say_whether_faces_were_augmented(tm
     assert "--flip-only" in flipped and "--no-augment" not in flipped
 
 
+def test_settings_line_says_which_targets_the_network_learned(tmp_path):
+    run = _run(tmp_path, _evaluation(0.60, 0.25), _evaluation(0.62, 0.50))
+    assert "targets FER2013's labels," in model_card(run)
+    settings = json.loads((run / "settings.json").read_text()) | {"ferplus": "d/ferplus.csv", "ferplus_weight": 0.7}
+    (run / "settings.json").write_text(json.dumps(settings))
+    card = model_card(run)
+    assert "(1 - 0.7) x the label + 0.7 x the vote distribution from `d/ferplus.csv`" in card
+    assert "--ferplus d/ferplus.csv" in card and "--ferplus-weight 0.7" in card
+
+
 def test_reproduce_walks_warm_restarts_back_to_the_first_run(tmp_path):
     first = _run(tmp_path, _evaluation(0.60, 0.25), _evaluation(0.62, 0.50))
     previous = first

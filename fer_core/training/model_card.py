@@ -136,6 +136,14 @@ def _augmentation(settings: dict) -> str:
     return f"augmentation (flip, rotation, zoom, shift; random erasing {settings.get('random_erasing')})"
 
 
+def _targets(settings: dict) -> str:
+    if not settings.get("ferplus"):
+        return "FER2013's labels"
+    weight = settings.get("ferplus_weight")
+    return (f"FER+ crowd votes blended with FER2013's labels, (1 - {weight}) x the label + {weight} x the vote "
+            f"distribution from `{settings['ferplus']}`")
+
+
 def _single_header(run) -> list[str]:
     s = run.settings
     hours = (run.evaluation or {}).get("train_seconds", 0) / 3600
@@ -145,7 +153,8 @@ def _single_header(run) -> list[str]:
         f"- Data: FER2013 `train/` ({s.get('train_images', 0):,} faces) from `{s.get('data')}`, validated on "
         f"`{s.get('val_split')}/` ({s.get('val_images', 0):,} faces, PublicTest); {_kept_model(run)}",
         f"- Settings: {s.get('epochs')} epochs, batch {s.get('batch_size')}, {s.get('optimizer')} at "
-        f"{_rate(s)}, label smoothing {s.get('label_smoothing')}, class weights {s.get('class_weights')}, "
+        f"{_rate(s)}, targets {_targets(s)}, label smoothing {s.get('label_smoothing')}, "
+        f"class weights {s.get('class_weights')}, "
         f"{_augmentation(s)}, seed {s.get('seed')}{_changes_note(s)}"
         + _teacher(s)
         + (f"; started from the weights of `{s['init_from']}` (a warm restart), so its training time adds to that "
