@@ -212,6 +212,25 @@ def scorecard_section(run: RunFiles, key: str) -> None:
     st.plotly_chart(figure, key=f"scorecard_{key}")
 
 
+def targets(settings: dict) -> str:
+    weight = settings.get("ferplus_weight")
+    return f"FER+ votes, W = {weight}" if settings.get("ferplus") else "FER2013 labels"
+
+
+def comparison_row(run: RunFiles) -> dict:
+    """One run's line in the comparison: its training, PublicTest accuracy per TTA mode and, when it was scored,
+    what users see (in the scorecard's own test-time augmentation)."""
+    ev, card = run.evaluation or {}, run.scorecard or {}
+    row = {"run": run.name, "arch": run.settings.get("arch"), "targets": targets(run.settings),
+           "parameters": run.settings.get("parameters"), "epochs": len(run.history),
+           "accuracy": ev.get("accuracy"), "macro_f1": ev.get("macro_f1"),
+           "accuracy (mirror TTA)": run.evaluations.get("mirror", {}).get("accuracy"),
+           "accuracy (multi-view TTA)": run.evaluations.get("multi", {}).get("accuracy")}
+    for measure in ("raw", "ferplus", "end_to_end"):
+        row[SCORECARD_TITLES[measure]] = card.get(measure, {}).get("accuracy")
+    return row
+
+
 def runs_section() -> None:
     st.header("Training runs")
     folder = st.text_input("Another runs folder (each run is a folder written by `python -m fer_core train --out "
@@ -233,15 +252,7 @@ def runs_section() -> None:
         left, right = st.columns(2)
         a = left.selectbox("First run", names, index=first, key="compare_a")
         b = right.selectbox("Second run", names, index=1 if first == 0 else 0, key="compare_b")
-        rows = []
-        for name in (a, b):
-            run = runs[names.index(name)]
-            ev = run.evaluation or {}
-            rows.append({"run": name, "arch": run.settings.get("arch"), "parameters": run.settings.get("parameters"),
-                         "epochs": len(run.history), "accuracy": ev.get("accuracy"), "macro_f1": ev.get("macro_f1"),
-                         "accuracy (mirror TTA)": run.evaluations.get("mirror", {}).get("accuracy"),
-                         "accuracy (multi-view TTA)": run.evaluations.get("multi", {}).get("accuracy")})
-        st.dataframe(pd.DataFrame(rows), hide_index=True)
+        st.dataframe(pd.DataFrame([comparison_row(runs[names.index(name)]) for name in (a, b)]), hide_index=True)
         figure = go.Figure()
         for name in (a, b):
             history = pd.DataFrame(runs[names.index(name)].history)

@@ -122,3 +122,29 @@ def test_a_run_with_a_scorecard_shows_what_users_see(tiny_model, synthetic_datas
     table = next(frame.value for frame in at.dataframe if "measure" in frame.value)
     assert list(table["measure"]) == ["PublicTest, original labels", "PublicTest in raw pixels"]
     assert list(table["accuracy"]) == [round(card["original"]["accuracy"], 4), round(card["raw"]["accuracy"], 4)]
+
+
+def test_the_comparison_shows_targets_and_what_users_see(tiny_model, synthetic_dataset, tmp_path, monkeypatch):
+    import json
+    import shutil
+
+    from fer_core.inference.predictor import Predictor
+    from fer_core.training.scorecard import scorecard
+
+    monkeypatch.delenv("FER_DATA_DIR", raising=False)
+    for name in ("labels", "votes"):
+        shutil.copytree(tiny_model.parent, tmp_path / name, ignore=shutil.ignore_patterns("checkpoint"))
+    votes = tmp_path / "votes"
+    settings = json.loads((votes / "settings.json").read_text()) | {"ferplus": "ferplus.csv", "ferplus_weight": 0.7}
+    (votes / "settings.json").write_text(json.dumps(settings))
+    data = synthetic_dataset / "folder"
+    card = scorecard(Predictor.load(votes / "model.keras"), data, tta="none", raw=data)
+    (votes / "scorecard.json").write_text(json.dumps(card))
+    at = open_page("3_Dataset_and_training.py")
+    at.text_input(key="runs_folder").set_value(str(tmp_path)).run()
+    assert not at.exception
+    comparison = at.dataframe[-1].value.set_index("run")
+    assert comparison.loc["labels", "targets"] == "FER2013 labels"
+    assert comparison.loc["votes", "targets"] == "FER+ votes, W = 0.7"
+    assert comparison.loc["votes", "PublicTest in raw pixels"] == card["raw"]["accuracy"]
+    assert comparison["PublicTest in raw pixels"].isna().tolist() == [True, False]
