@@ -42,7 +42,8 @@ def main() -> None:
     raw = load_dataset(args.raw, "test", model.labels)
     majority = ferplus.majority_labels(ferplus.votes_for(original, Path(args.data) / ferplus.FILE_NAME), model.labels)
     scored = majority >= 0
-    probabilities = {name: [p.predict_proba(to_model_input(d.images), args.tta) for d in (original, raw)]
+    inputs = [to_model_input(d.images) for d in (original, raw)]
+    probabilities = {name: [p.predict_proba(faces, args.tta) for faces in inputs]
                      for name, p in (("model", model), ("votes", votes_model))}
     rows = []
     for w in WEIGHTS:

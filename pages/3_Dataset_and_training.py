@@ -13,7 +13,7 @@ import streamlit as st
 from app.support import load_predictor, page_setup
 from fer_core.inference.preprocess import to_model_input
 from fer_core.inference.tta import TTA_LABELS, view_count
-from fer_core.runs.folder import RunFiles, architecture_line, list_runs, member_runs, read_run
+from fer_core.runs.folder import RunFiles, architecture_line, list_runs, member_runs, read_run, targets_line
 from fer_core.runs.registry import DEFAULT_MODEL, MODELS_DIR, known_runs
 from fer_core.training.data import available_splits, count_faces, load_dataset, sample_faces
 from fer_core.training.evaluation import calibration, confusion_examples
@@ -212,16 +212,11 @@ def scorecard_section(run: RunFiles, key: str) -> None:
     st.plotly_chart(figure, key=f"scorecard_{key}")
 
 
-def targets(settings: dict) -> str:
-    weight = settings.get("ferplus_weight")
-    return f"FER+ votes, W = {weight}" if settings.get("ferplus") else "FER2013 labels"
-
-
 def comparison_row(run: RunFiles) -> dict:
     """One run's line in the comparison: its training, PublicTest accuracy per TTA mode and, when it was scored,
     what users see (in the scorecard's own test-time augmentation)."""
     ev, card = run.evaluation or {}, run.scorecard or {}
-    row = {"run": run.name, "arch": run.settings.get("arch"), "targets": targets(run.settings),
+    row = {"run": run.name, "arch": run.settings.get("arch"), "targets": targets_line(run.settings),
            "parameters": run.settings.get("parameters"), "epochs": len(run.history),
            "accuracy": ev.get("accuracy"), "macro_f1": ev.get("macro_f1"),
            "accuracy (mirror TTA)": run.evaluations.get("mirror", {}).get("accuracy"),

@@ -95,6 +95,13 @@ def list_runs(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if (p / SETTINGS_FILE).is_file())
 
 
+def targets_line(settings: dict) -> str:
+    """What a run's network learned from, in words: the same in its model card and in the explorer."""
+    if settings.get("ferplus"):
+        return f"FER+ votes, W = {settings.get('ferplus_weight')}"
+    return "FER2013's labels"
+
+
 def architecture_line(run: RunFiles) -> str:
     """A run's network in words: the same in its model card, on the home page and in the explorer."""
     settings, members = run.settings, member_runs(run)

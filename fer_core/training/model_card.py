@@ -7,7 +7,7 @@ from pathlib import Path
 from fer_core.inference.tta import TTA_LABELS, best_tta_mode, view_count
 from fer_core.runs import folder as run_folder
 from fer_core.runs import registry
-from fer_core.runs.folder import architecture_line, member_runs, read_run
+from fer_core.runs.folder import architecture_line, member_runs, read_run, targets_line
 from fer_core.training.settings import command_arguments
 
 
@@ -138,10 +138,10 @@ def _augmentation(settings: dict) -> str:
 
 def _targets(settings: dict) -> str:
     if not settings.get("ferplus"):
-        return "FER2013's labels"
+        return targets_line(settings)
     weight = settings.get("ferplus_weight")
-    return (f"FER+ crowd votes blended with FER2013's labels, (1 - {weight}) x the label + {weight} x the vote "
-            f"distribution from `{settings['ferplus']}`")
+    return (f"{targets_line(settings)}: (1 - {weight}) x the label + {weight} x the vote distribution from "
+            f"`{settings['ferplus']}`")
 
 
 def _single_header(run) -> list[str]:

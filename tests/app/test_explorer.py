@@ -144,7 +144,7 @@ def test_the_comparison_shows_targets_and_what_users_see(tiny_model, synthetic_d
     at.text_input(key="runs_folder").set_value(str(tmp_path)).run()
     assert not at.exception
     comparison = at.dataframe[-1].value.set_index("run")
-    assert comparison.loc["labels", "targets"] == "FER2013 labels"
+    assert comparison.loc["labels", "targets"] == "FER2013's labels"
     assert comparison.loc["votes", "targets"] == "FER+ votes, W = 0.7"
     assert comparison.loc["votes", "PublicTest in raw pixels"] == card["raw"]["accuracy"]
     assert comparison["PublicTest in raw pixels"].isna().tolist() == [True, False]
