@@ -19,7 +19,7 @@ import numpy as np
 
 from fer_core.inference.predictor import Predictor, load_keras_model
 from fer_core.inference.preprocess import to_model_input
-from fer_core.machine import usable_cores
+from fer_core.machine import keep_freed_memory, usable_cores
 from fer_core.runs import folder as run_folder
 from fer_core.training import ferplus, swa
 from fer_core.training.architectures import build_model
@@ -251,6 +251,7 @@ def _load_teacher(settings: TrainSettings, classes) -> Predictor | None:
 def train(settings: TrainSettings, resume: bool = False, verbose: int = 2, stop_after: int | None = None):
     """Train (or resume) one run into settings.out; returns the final evaluation of the best model, or None when
     stop_after ends this part before settings.epochs (the run then continues with resume=True)."""
+    keep_freed_memory()
     run_dir = Path(settings.out)
     run_dir.mkdir(parents=True, exist_ok=True)
     state_file = run_dir / run_folder.CHECKPOINT_DIR / "state.json"
