@@ -130,3 +130,13 @@ def test_an_ensemble_whose_members_share_a_chain_trains_each_run_once(tmp_path, 
     assert "python -m fer_core ensemble runs/finish runs/run --out runs/pair --data data" in reproduce
     assert "Training from scratch: 1.50 h over 2 distinct runs" in card
     assert "PublicTest chose the epoch kept and the members" in card
+
+
+def test_training_line_gives_the_cpu_time_and_which_epochs_recorded_it(tmp_path):
+    run = _run(tmp_path, _evaluation(0.60, 0.25), _evaluation(0.62, 0.50))
+    header = "epoch,seconds,cpu_seconds\n"
+    (run / "history.csv").write_text(header + "1,100,1800\n2,100,1800\n")
+    assert "1.00 core-hours of CPU on" in model_card(run)
+    # Epochs trained before the column existed have no CPU time: the card says what the sum covers.
+    (run / "history.csv").write_text(header + "1,100,\n2,100,3600\n3,100,3600\n")
+    assert "2.00 core-hours of CPU over the 2 epochs that recorded it" in model_card(run)

@@ -50,6 +50,8 @@ def test_train_writes_run_files_and_resume_continues(synthetic_dataset, tmp_path
     assert "--epochs 1 --batch-size" in card and "--stop-after 1" in card and card.count("--resume") == 1
     assert "epochs to 1 ran on a 1-epoch schedule" in card
     assert "median epoch" in card
+    cpu_hours = sum(float(r["cpu_seconds"]) for r in rows) / 3600
+    assert all(float(r["cpu_seconds"]) > 0 for r in rows) and f"{cpu_hours:.2f} core-hours of CPU on" in card
     speed = evaluation["inference"]
     assert speed["engine"] in ("tflite", "function") and speed["batch1_ms"] > 0 and speed["batch32_faces_per_s"] > 0
     assert f"{speed['batch1_ms']:.2f} ms at batch 1" in card

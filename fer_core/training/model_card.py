@@ -86,6 +86,15 @@ def _inference_line(evaluations: dict[str, dict], default: str, machine) -> str:
             "runs one pass per face.")
 
 
+def _cpu_time(history: list[dict]) -> str:
+    """Core-hours of CPU over the epochs that recorded it (runs from before the column have none)."""
+    recorded = [row["cpu_seconds"] for row in history if row.get("cpu_seconds")]
+    if not recorded:
+        return ""
+    share = "" if len(recorded) == len(history) else f" over the {len(recorded)} epochs that recorded it"
+    return f", {sum(recorded) / 3600:.2f} core-hours of CPU{share}"
+
+
 def _epoch_time(history: list[dict]) -> str:
     # The median, because the total also counts any time the job was paused or shared the machine.
     seconds = sorted(row["seconds"] for row in history if row.get("seconds"))
@@ -159,7 +168,8 @@ def _single_header(run) -> list[str]:
         + _teacher(s)
         + (f"; started from the weights of `{s['init_from']}` (a warm restart), so its training time adds to that "
            "model's" if s.get("init_from") else ""),
-        f"- Training: {len(run.history)} epochs run, {hours:.2f} h wall-clock{_epoch_time(run.history)} on "
+        f"- Training: {len(run.history)} epochs run, {hours:.2f} h wall-clock{_epoch_time(run.history)}"
+        f"{_cpu_time(run.history)} on "
         f"{s.get('machine')}, Keras {s.get('keras_version')} on the {s.get('keras_backend')} backend"
         + _from_scratch(run),
     ]

@@ -29,8 +29,10 @@ from fer_core.training.evaluation import write_evaluations
 from fer_core.training.model_card import write_model_card
 from fer_core.training.settings import TrainSettings
 
+# seconds: wall-clock per epoch; cpu_seconds: the process's CPU time over it, all threads (core-seconds), which
+# stays comparable when runs share the machine's cores.
 HISTORY_FIELDS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds",
-                  "swa_val_accuracy"]
+                  "swa_val_accuracy", "cpu_seconds"]
 SWA_FILE = "swa.npz"
 
 
@@ -106,7 +108,7 @@ class RunRecorder(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self.model.optimizer.learning_rate.assign(learning_rate_at(self.settings, epoch))
-        self._started = time.time()
+        self._started, self._cpu_started = time.time(), time.process_time()
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -120,6 +122,7 @@ class RunRecorder(keras.callbacks.Callback):
             self.average.add(self.model.get_weights())
             averaged = swa.averaged_model(self.model, self.average, self.calibration)
             row["swa_val_accuracy"] = swa.accuracy(averaged, *self.val)
+        row["cpu_seconds"] = round(time.process_time() - self._cpu_started, 1)
         history = self.run_dir / run_folder.HISTORY_FILE
         new = not history.exists()
         with open(history, "a", newline="") as f:
