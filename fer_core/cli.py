@@ -271,9 +271,6 @@ def console_main() -> int:
 def main(argv=None, prog: str = "python -m fer_core") -> int:
     args = build_parser(prog).parse_args(argv)
     from fer_core.inference.predictor import ModelLoadError
-    from fer_core.machine import keep_freed_memory
-
-    keep_freed_memory()  # every command runs large tensors through the model: see keep_freed_memory
 
     expected: tuple[type[Exception], ...] = (ModelLoadError, FileNotFoundError, ValueError)
     if args.command == "video":  # PyAV loads with fer_core.inference.video; the other commands do without it

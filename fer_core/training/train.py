@@ -106,6 +106,11 @@ class RunRecorder(keras.callbacks.Callback):
         stored = self.checkpoint / SWA_FILE
         self.average = swa.WeightAverage.load(stored) if stored.is_file() else swa.WeightAverage()
 
+    def on_train_batch_end(self, batch, logs=None):
+        # Measured: set before the first training step, glibc's setting does not hold; set after it, it does.
+        if batch == 1:
+            keep_freed_memory()
+
     def on_epoch_begin(self, epoch, logs=None):
         self.model.optimizer.learning_rate.assign(learning_rate_at(self.settings, epoch))
         self._started, self._cpu_started = time.time(), time.process_time()
@@ -254,7 +259,6 @@ def _load_teacher(settings: TrainSettings, classes) -> Predictor | None:
 def train(settings: TrainSettings, resume: bool = False, verbose: int = 2, stop_after: int | None = None):
     """Train (or resume) one run into settings.out; returns the final evaluation of the best model, or None when
     stop_after ends this part before settings.epochs (the run then continues with resume=True)."""
-    keep_freed_memory()
     run_dir = Path(settings.out)
     run_dir.mkdir(parents=True, exist_ok=True)
     state_file = run_dir / run_folder.CHECKPOINT_DIR / "state.json"
