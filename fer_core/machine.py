@@ -23,7 +23,7 @@ def keep_freed_memory() -> bool:
     A training step allocates and frees the same multi-megabyte tensors over and over. By default glibc maps the
     large ones fresh and trims the heap as they are freed, so every step faults in and zeroes new pages: measured
     on a `vgg_fast` run here, nearly half the process's CPU time was spent in the kernel. Call it once the work
-    has started (training calls it after the first step of each epoch): called before TensorFlow's first training
+    has started (training calls it after the second step of each epoch): called before TensorFlow's first training
     step, the kernel's share stayed near half in the same measurement. Returns whether the setting took (False off
     glibc, where nothing is changed)."""
     try:

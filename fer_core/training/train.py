@@ -107,7 +107,7 @@ class RunRecorder(keras.callbacks.Callback):
         self.average = swa.WeightAverage.load(stored) if stored.is_file() else swa.WeightAverage()
 
     def on_train_batch_end(self, batch, logs=None):
-        # Measured: set before the first training step, glibc's setting does not hold; set after it, it does.
+        # After the second step (batch index 1): set before the first training step, the setting did not hold.
         if batch == 1:
             keep_freed_memory()
 
