@@ -267,7 +267,7 @@ def model_card(run_dir) -> str:
     lines = [
         f"# Model card: {run.name}",
         "",
-        *([f"- Trained as the experiment `{s['experiment']}`; Reproduce below lists the runs it grew from"]
+        *([f"- Trained as the experiment `{s['experiment']}`; Reproduce below lists every command from scratch"]
           if s.get("experiment") else []),
         *header,
         "",

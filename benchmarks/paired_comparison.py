@@ -1,0 +1,83 @@
+"""Two models face by face: where each is right and the other wrong, and whether that difference is chance.
+
+    .venv/bin/python -m benchmarks.paired_comparison --model-a models/fer-camera-1.0/model.keras \
+        --model-b runs/vgg_fast_long90/model.keras [--tta none|mirror]
+
+On PublicTest in original pixels (FER2013's labels) and end to end on the Taiwanese development set (largest face,
+YuNet; no face found counts as wrong), counts the faces only model A gets right and only model B gets right, and
+gives the exact two-sided McNemar p-value: the chance of a split at least that uneven if both were equally good.
+Writes benchmarks/results/paired_comparison.json and prints a markdown table. Not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from math import comb
+from pathlib import Path
+
+import numpy as np
+
+from fer_core.inference.imageio import read_image
+from fer_core.inference.pipeline import Analyzer
+from fer_core.inference.predictor import Predictor
+from fer_core.inference.preprocess import to_model_input
+from fer_core.training.data import load_dataset
+from fer_core.training.scorecard import largest_face_emotion, read_labelled_images
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def mcnemar_p(only_a: int, only_b: int) -> float:
+    """Exact two-sided McNemar test: the binomial tail of the smaller count among the discordant faces, doubled."""
+    n = only_a + only_b
+    if n == 0:
+        return 1.0
+    tail = sum(comb(n, k) for k in range(min(only_a, only_b) + 1)) / 2**n
+    return min(1.0, 2 * tail)
+
+
+def raw_correct(predictor: Predictor, raw_dir, tta: str) -> np.ndarray:
+    faces = load_dataset(raw_dir, "test", predictor.labels)
+    predicted = predictor.predict_proba(to_model_input(faces.images), tta=tta).argmax(axis=1)
+    return predicted == faces.labels
+
+
+def end_to_end_correct(predictor: Predictor, folder, tta: str) -> np.ndarray:
+    analyzer = Analyzer(predictor, tta=tta)
+    rows = [(path, emotion) for path, emotion in read_labelled_images(folder) if emotion in predictor.labels]
+    return np.array([largest_face_emotion(analyzer, read_image(path)) == emotion for path, emotion in rows])
+
+
+def compare(right_a: np.ndarray, right_b: np.ndarray) -> dict:
+    only_a, only_b = int(np.sum(right_a & ~right_b)), int(np.sum(right_b & ~right_a))
+    return {"n": int(right_a.size), "accuracy_a": float(right_a.mean()), "accuracy_b": float(right_b.mean()),
+            "only_a_right": only_a, "only_b_right": only_b, "mcnemar_p": mcnemar_p(only_a, only_b)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model-a", required=True)
+    parser.add_argument("--model-b", required=True)
+    parser.add_argument("--tta", default="none")
+    parser.add_argument("--raw", default=str(SHARED / "data" / "fer2013_raw"))
+    parser.add_argument("--e2e", default=str(SHARED / "data" / "taiwanese"))
+    args = parser.parse_args()
+    a, b = Predictor.load(args.model_a), Predictor.load(args.model_b)
+    results = {"model_a": args.model_a, "model_b": args.model_b, "tta": args.tta,
+               "raw": compare(raw_correct(a, args.raw, args.tta), raw_correct(b, args.raw, args.tta)),
+               "end_to_end": compare(end_to_end_correct(a, args.e2e, args.tta),
+                                     end_to_end_correct(b, args.e2e, args.tta))}
+    out = Path(__file__).resolve().parent / "results" / "paired_comparison.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"A = {args.model_a}, B = {args.model_b}, TTA {args.tta}\n")
+    print("| measure | faces | A | B | only A right | only B right | McNemar p |\n|---|---|---|---|---|---|---|")
+    for measure in ("raw", "end_to_end"):
+        r = results[measure]
+        print(f"| {measure} | {r['n']} | {r['accuracy_a']:.2%} | {r['accuracy_b']:.2%} | {r['only_a_right']} | "
+              f"{r['only_b_right']} | {r['mcnemar_p']:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
