@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_core.inference.detect import detect
 from fer_core.inference.imageio import read_image
 from fer_core.inference.pipeline import Analyzer
 from fer_core.inference.predictor import Predictor
@@ -37,16 +38,24 @@ def mcnemar_p(only_a: int, only_b: int) -> float:
     return min(1.0, 2 * tail)
 
 
-def raw_correct(predictor: Predictor, raw_dir, tta: str) -> np.ndarray:
-    faces = load_dataset(raw_dir, "test", predictor.labels)
-    predicted = predictor.predict_proba(to_model_input(faces.images), tta=tta).argmax(axis=1)
-    return predicted == faces.labels
+def raw_correct(predictors: list[Predictor], raw_dir, tta: str) -> list[np.ndarray]:
+    faces = load_dataset(raw_dir, "test", predictors[0].labels)
+    model_input = to_model_input(faces.images)
+    return [predictor.predict_proba(model_input, tta=tta).argmax(axis=1) == faces.labels for predictor in predictors]
 
 
-def end_to_end_correct(predictor: Predictor, folder, tta: str) -> np.ndarray:
-    analyzer = Analyzer(predictor, tta=tta)
-    rows = [(path, emotion) for path, emotion in read_labelled_images(folder) if emotion in predictor.labels]
-    return np.array([largest_face_emotion(analyzer, read_image(path)) == emotion for path, emotion in rows])
+def end_to_end_correct(predictors: list[Predictor], folder, tta: str) -> list[np.ndarray]:
+    """Each photo is read and its faces detected once; every model classifies the same detections."""
+    analyzers = [Analyzer(predictor, tta=tta) for predictor in predictors]
+    right = [[] for _ in analyzers]
+    for path, emotion in read_labelled_images(folder):
+        if emotion not in predictors[0].labels:
+            continue
+        image = read_image(path)
+        detections = detect(image, analyzers[0].detector)
+        for analyzer, marks in zip(analyzers, right, strict=True):
+            marks.append(largest_face_emotion(analyzer, image, detections) == emotion)
+    return [np.array(marks) for marks in right]
 
 
 def compare(right_a: np.ndarray, right_b: np.ndarray) -> dict:
@@ -63,11 +72,10 @@ def main() -> None:
     parser.add_argument("--raw", default=str(SHARED / "data" / "fer2013_raw"))
     parser.add_argument("--e2e", default=str(SHARED / "data" / "taiwanese"))
     args = parser.parse_args()
-    a, b = Predictor.load(args.model_a), Predictor.load(args.model_b)
+    predictors = [Predictor.load(args.model_a), Predictor.load(args.model_b)]
     results = {"model_a": args.model_a, "model_b": args.model_b, "tta": args.tta,
-               "raw": compare(raw_correct(a, args.raw, args.tta), raw_correct(b, args.raw, args.tta)),
-               "end_to_end": compare(end_to_end_correct(a, args.e2e, args.tta),
-                                     end_to_end_correct(b, args.e2e, args.tta))}
+               "raw": compare(*raw_correct(predictors, args.raw, args.tta)),
+               "end_to_end": compare(*end_to_end_correct(predictors, args.e2e, args.tta))}
     out = Path(__file__).resolve().parent / "results" / "paired_comparison.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
@@ -76,7 +84,7 @@ def main() -> None:
     for measure in ("raw", "end_to_end"):
         r = results[measure]
         print(f"| {measure} | {r['n']} | {r['accuracy_a']:.2%} | {r['accuracy_b']:.2%} | {r['only_a_right']} | "
-              f"{r['only_b_right']} | {r['mcnemar_p']:.3f} |")
+              f"{r['only_b_right']} | {r['mcnemar_p']:.2g} |")
 
 
 if __name__ == "__main__":
