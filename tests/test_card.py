@@ -140,3 +140,27 @@ def test_training_line_gives_the_cpu_time_and_which_epochs_recorded_it(tmp_path)
     # Epochs trained before the column existed have no CPU time: the card says what the sum covers.
     (run / "history.csv").write_text(header + "1,100,\n2,100,3600\n3,100,3600\n")
     assert "2.00 core-hours of CPU over the 2 epochs that recorded it" in model_card(run)
+
+
+def test_reproduce_names_a_keras_backend_other_than_tensorflow(tmp_path):
+    run = _run(tmp_path, _evaluation(0.60, 0.25), _evaluation(0.62, 0.50))
+    assert "KERAS_BACKEND" not in model_card(run).split("## Reproduce")[1]
+    settings = json.loads((run / "settings.json").read_text()) | {"keras_backend": "torch"}
+    (run / "settings.json").write_text(json.dumps(settings))
+    assert "KERAS_BACKEND=torch python -m fer_core train" in model_card(run).split("## Reproduce")[1]
+
+
+def test_an_ensemble_states_its_members_cpu_time_together(tmp_path):
+    ensemble = tmp_path / "pair"
+    histories = {"first": "1,100,3600\n2,100,3600\n", "second": "1,100,\n2,100,1800\n"}
+    for name, rows in histories.items():
+        member = ensemble / "members" / name
+        member.mkdir(parents=True)
+        (member / "settings.json").write_text(json.dumps({"arch": "vgg_fast", "epochs": 2}))
+        (member / "evaluation.json").write_text(json.dumps(_evaluation(0.6, 0.3) | {"train_seconds": 200}))
+        (member / "history.csv").write_text("epoch,seconds,cpu_seconds\n" + rows)
+    settings = {"arch": "ensemble", "data": "data", "val_split": "test",
+                "members": [{"name": "first"}, {"name": "second"}]}
+    (ensemble / "settings.json").write_text(json.dumps(settings))
+    (ensemble / "evaluation.json").write_text(json.dumps(_evaluation(0.63, 0.5)))
+    assert "2.50 core-hours of CPU (over the 3 of 4 epochs that recorded it)" in model_card(ensemble)

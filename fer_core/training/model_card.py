@@ -68,7 +68,10 @@ def _train_commands(settings: dict, out: str) -> list[str]:
 
 def _command(settings: dict, out: str, extra: str = "") -> str:
     first, *rest = command_arguments(settings | {"out": out})
-    lines = ["python -m fer_core train " + first, *rest]
+    # A run trained on another Keras backend names it: the same recipe on TensorFlow draws other random numbers.
+    backend = settings.get("keras_backend")
+    prefix = f"KERAS_BACKEND={backend} " if backend and backend != "tensorflow" else ""
+    lines = [f"{prefix}python -m fer_core train " + first, *rest]
     return " \\\n    ".join([*lines, extra] if extra else lines)
 
 
@@ -93,6 +96,17 @@ def _cpu_time(history: list[dict]) -> str:
         return ""
     share = "" if len(recorded) == len(history) else f" over the {len(recorded)} epochs that recorded it"
     return f", {sum(recorded) / 3600:.2f} core-hours of CPU{share}"
+
+
+def _ensemble_cpu_time(runs) -> str:
+    """The members' core-hours together, and how many epochs of how many had no CPU time recorded."""
+    rows = [row for run in runs for row in run.history]
+    recorded = [row["cpu_seconds"] for row in rows if row.get("cpu_seconds")]
+    if not recorded:
+        return ""
+    missing = len(rows) - len(recorded)
+    share = f" (over the {len(recorded)} of {len(rows)} epochs that recorded it)" if missing else ""
+    return f"; {sum(recorded) / 3600:.2f} core-hours of CPU{share}"
 
 
 def _epoch_time(history: list[dict]) -> str:
@@ -194,8 +208,9 @@ def _ensemble_header(run) -> list[str]:
                      f"{_epoch_time(member.history)}{_from_scratch(member)} |")
     # By name: a member copied into members/ and the same run reached through another member's --init-from.
     chains = {step.name: step for member in member_runs(run) for step in _lineage(member)}
-    lines += ["", f"Training from scratch: {_training_hours(chains.values()):.2f} h over {len(chains)} distinct runs "
-              "(members grown from one chain share its first runs; see Reproduce)."]
+    lines += ["", f"Training from scratch: {_training_hours(chains.values()):.2f} h over {len(chains)} distinct runs"
+              f"{_ensemble_cpu_time(chains.values())} (members grown from one chain share its first runs; see "
+              "Reproduce)."]
     lines += ["", "Each member's settings, history and card are in `members/<name>/`. Assembled with Keras "
               f"{s.get('keras_version')} on the {s.get('keras_backend')} backend, {s.get('machine')}."]
     return lines
