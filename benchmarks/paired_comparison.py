@@ -3,8 +3,9 @@
     .venv/bin/python -m benchmarks.paired_comparison --model-a models/fer-camera-1.0/model.keras \
         --model-b runs/vgg_fast_long90/model.keras [--tta none|mirror]
 
-On PublicTest in original pixels (FER2013's labels) and end to end on the Taiwanese development set (largest face,
-YuNet; no face found counts as wrong), counts the faces only model A gets right and only model B gets right, and
+On PublicTest in original pixels (FER2013's labels), on PublicTest against the FER+ crowd's majority label (faces
+with a majority among the seven classes) and end to end on the Taiwanese development set (largest face, YuNet; no
+face found counts as wrong), counts the faces only model A gets right and only model B gets right, and
 gives the exact two-sided McNemar p-value: the chance of a split at least that uneven if both were equally good.
 Writes benchmarks/results/paired_comparison.json and prints a markdown table. Not a test.
 """
@@ -23,6 +24,7 @@ from fer_core.inference.imageio import read_image
 from fer_core.inference.pipeline import Analyzer
 from fer_core.inference.predictor import Predictor
 from fer_core.inference.preprocess import to_model_input
+from fer_core.training import ferplus
 from fer_core.training.data import load_dataset
 from fer_core.training.scorecard import largest_face_emotion, read_labelled_images
 
@@ -42,6 +44,16 @@ def raw_correct(predictors: list[Predictor], raw_dir, tta: str) -> list[np.ndarr
     faces = load_dataset(raw_dir, "test", predictors[0].labels)
     model_input = to_model_input(faces.images)
     return [predictor.predict_proba(model_input, tta=tta).argmax(axis=1) == faces.labels for predictor in predictors]
+
+
+def ferplus_correct(predictors: list[Predictor], data_dir, tta: str) -> list[np.ndarray]:
+    faces = load_dataset(data_dir, "test", predictors[0].labels)
+    majority = ferplus.majority_labels(ferplus.votes_for(faces, Path(data_dir) / ferplus.FILE_NAME),
+                                       predictors[0].labels)
+    scored = majority >= 0
+    model_input = to_model_input(faces.images[scored])
+    return [predictor.predict_proba(model_input, tta=tta).argmax(axis=1) == majority[scored]
+            for predictor in predictors]
 
 
 def end_to_end_correct(predictors: list[Predictor], folder, tta: str) -> list[np.ndarray]:
@@ -69,19 +81,21 @@ def main() -> None:
     parser.add_argument("--model-a", required=True)
     parser.add_argument("--model-b", required=True)
     parser.add_argument("--tta", default="none")
+    parser.add_argument("--data", default=str(SHARED / "data" / "fer2013"))
     parser.add_argument("--raw", default=str(SHARED / "data" / "fer2013_raw"))
     parser.add_argument("--e2e", default=str(SHARED / "data" / "taiwanese"))
     args = parser.parse_args()
     predictors = [Predictor.load(args.model_a), Predictor.load(args.model_b)]
     results = {"model_a": args.model_a, "model_b": args.model_b, "tta": args.tta,
                "raw": compare(*raw_correct(predictors, args.raw, args.tta)),
+               "ferplus": compare(*ferplus_correct(predictors, args.data, args.tta)),
                "end_to_end": compare(*end_to_end_correct(predictors, args.e2e, args.tta))}
     out = Path(__file__).resolve().parent / "results" / "paired_comparison.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"A = {args.model_a}, B = {args.model_b}, TTA {args.tta}\n")
     print("| measure | faces | A | B | only A right | only B right | McNemar p |\n|---|---|---|---|---|---|---|")
-    for measure in ("raw", "end_to_end"):
+    for measure in ("raw", "ferplus", "end_to_end"):
         r = results[measure]
         print(f"| {measure} | {r['n']} | {r['accuracy_a']:.2%} | {r['accuracy_b']:.2%} | {r['only_a_right']} | "
               f"{r['only_b_right']} | {r['mcnemar_p']:.2g} |")
