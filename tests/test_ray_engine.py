@@ -136,6 +136,12 @@ def test_a_worker_killed_mid_run_loses_no_file_and_counts_none_twice(cluster, ma
     assert records == json.loads((tmp_path / "local.json").read_text())
 
 
+def _default_sigint() -> None:
+    # A job started in the background by a non-interactive shell (`nohup ... &`) inherits SIGINT ignored, and so
+    # would the command under test, which must get Ctrl-C as a user's terminal delivers it.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _finished_pngs(folder: Path) -> list[Path]:
     return [png for png in folder.glob("*.png") if not png.name.startswith(".")] if folder.is_dir() else []
 
@@ -148,7 +154,7 @@ def test_ctrl_c_leaves_no_partial_output(cluster, many_photos, tmp_path):
     run = subprocess.Popen([sys.executable, "-m", "fer_core", "analyze", str(many_photos), "--engine", "ray",
                             "--address", cluster, "--json", str(out / "faces.json"), "--csv", str(out / "faces.csv"),
                             "--annotated", str(out / "png")], cwd=REPO_ROOT, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, env=ENV)
+                           stderr=subprocess.PIPE, text=True, env=ENV, preexec_fn=_default_sigint)
     # The first annotated copy written means the workers are mid-run, with most of the photos still to do.
     deadline = time.time() + 600
     while not _finished_pngs(out / "png") and time.time() < deadline and run.poll() is None:
