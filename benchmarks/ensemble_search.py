@@ -21,15 +21,14 @@ from pathlib import Path
 import numpy as np
 
 from fer_core.inference.detect import detect
-from fer_core.inference.framing import crop_face
 from fer_core.inference.imageio import read_image
 from fer_core.inference.pipeline import Analyzer
 from fer_core.inference.predictor import Predictor
-from fer_core.inference.preprocess import preprocess_faces, to_model_input
+from fer_core.inference.preprocess import to_model_input
 from fer_core.runs.folder import read_run
 from fer_core.training import ferplus
 from fer_core.training.data import load_dataset
-from fer_core.training.scorecard import read_labelled_images
+from fer_core.training.scorecard import largest_face, read_labelled_images
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 MEASURES = ("original", "raw", "ferplus", "end_to_end")
@@ -37,7 +36,7 @@ MEASURES = ("original", "raw", "ferplus", "end_to_end")
 
 def largest_faces(analyzer: Analyzer, folder, labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Model inputs of the largest face of each labelled photo, its label index, and which photos had a face."""
-    crops, truth, found = [], [], []
+    inputs, truth, found = [], [], []
     for path, emotion in read_labelled_images(folder):
         if emotion not in labels:
             continue
@@ -46,28 +45,29 @@ def largest_faces(analyzer: Analyzer, folder, labels) -> tuple[np.ndarray, np.nd
         truth.append(labels.index(emotion))
         found.append(bool(detections))
         if detections:
-            largest = max(detections, key=lambda d: d.box[2] * d.box[3])
-            crops.append(crop_face(image, largest, analyzer.detector.crop_framing))
-    return preprocess_faces(crops, "bgr"), np.array(truth), np.array(found)
+            inputs.append(analyzer.face_inputs(image, [largest_face(detections)]))
+    return np.concatenate(inputs), np.array(truth), np.array(found)
 
 
-def measure_sets(predictor: Predictor, data, raw, e2e) -> dict:
-    """Per measure: model inputs, true label indices, and a mask of the rows those inputs stand for."""
+def measure_sets(predictor: Predictor, data, raw, e2e) -> tuple[dict, dict]:
+    """The model inputs (PublicTest serves two measures), and per measure: which inputs, the true label indices,
+    and a mask of the rows those inputs stand for."""
     labels = list(predictor.labels)
     test = load_dataset(data, "test", labels)
     majority = ferplus.majority_labels(ferplus.votes_for(test, Path(data) / ferplus.FILE_NAME), labels)
     raw_set = load_dataset(raw, "test", labels)
     faces, truth, found = largest_faces(Analyzer(predictor), e2e, labels)
-    every = np.ones(len(test.labels), bool)
-    return {"original": (to_model_input(test.images), test.labels, every),
-            "raw": (to_model_input(raw_set.images), raw_set.labels, np.ones(len(raw_set.labels), bool)),
-            "ferplus": (to_model_input(test.images), majority, majority >= 0),
-            "end_to_end": (faces, truth, found)}
+    inputs = {"test": to_model_input(test.images), "raw": to_model_input(raw_set.images), "end_to_end": faces}
+    measures = {"original": ("test", test.labels, np.ones(len(test.labels), bool)),
+                "raw": ("raw", raw_set.labels, np.ones(len(raw_set.labels), bool)),
+                "ferplus": ("test", majority, majority >= 0),
+                "end_to_end": ("end_to_end", truth, found)}
+    return inputs, measures
 
 
-def probabilities(model_path, sets: dict, tta: str) -> dict:
+def probabilities(model_path, inputs: dict, tta: str) -> dict:
     predictor = Predictor.load(model_path)
-    return {m: predictor.predict_proba(x, tta=tta) for m, (x, _, _) in sets.items()}
+    return {name: predictor.predict_proba(x, tta=tta) for name, x in inputs.items()}
 
 
 def accuracy(mean_probabilities: np.ndarray, truth: np.ndarray, mask: np.ndarray, measure: str) -> float:
@@ -78,9 +78,9 @@ def accuracy(mean_probabilities: np.ndarray, truth: np.ndarray, mask: np.ndarray
     return float(np.mean(predicted[mask] == truth[mask]))
 
 
-def score(members: list[dict], sets: dict) -> dict:
-    return {m: accuracy(np.mean([p[m] for p in members], axis=0), truth, mask, m)
-            for m, (_, truth, mask) in sets.items()}
+def score(members: list[dict], measures: dict) -> dict:
+    return {m: accuracy(np.mean([p[source] for p in members], axis=0), truth, mask, m)
+            for m, (source, truth, mask) in measures.items()}
 
 
 def main() -> None:
@@ -93,15 +93,15 @@ def main() -> None:
     parser.add_argument("--e2e", default=str(SHARED / "data" / "taiwanese"))
     args = parser.parse_args()
     runs = [read_run(m) for m in args.models]
-    sets = measure_sets(Predictor.load(runs[0].model_path), args.data, args.raw, args.e2e)
-    member_probabilities = {run.name: probabilities(run.model_path, sets, args.tta) for run in runs}
-    rows = [{"members": list(subset), **score([member_probabilities[n] for n in subset], sets)}
+    inputs, measures = measure_sets(Predictor.load(runs[0].model_path), args.data, args.raw, args.e2e)
+    member_probabilities = {run.name: probabilities(run.model_path, inputs, args.tta) for run in runs}
+    rows = [{"members": list(subset), **score([member_probabilities[n] for n in subset], measures)}
             for k in range(1, len(runs) + 1) for subset in combinations(member_probabilities, k)]
     rows.sort(key=lambda row: row["original"], reverse=True)
     if args.reference:
         reference = read_run(args.reference)
         rows.insert(0, {"members": [f"reference: {reference.name}"],
-                        **score([probabilities(reference.model_path, sets, args.tta)], sets)})
+                        **score([probabilities(reference.model_path, inputs, args.tta)], measures)})
     out = Path(__file__).resolve().parent / "results" / "ensemble_search.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"tta": args.tta, "models": args.models, "rows": rows}, indent=2) + "\n")

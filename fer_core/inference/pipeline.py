@@ -70,12 +70,15 @@ class Analyzer:
     def labels(self) -> tuple[str, ...]:
         return self.predictor.labels
 
-    def classify(self, image: np.ndarray, faces, channel_order: str = "bgr") -> list[FaceResult]:
-        """Classify given faces of an image (Detections, or boxes) in one batch, each cropped with the detector's
+    def face_inputs(self, image: np.ndarray, faces, channel_order: str = "bgr") -> np.ndarray:
+        """The model's inputs for given faces of an image (Detections, or boxes), each cropped with the detector's
         framing (fer_core.inference.framing)."""
         framing = self.detector.crop_framing
-        crops = [crop_face(image, face, framing) for face in faces]
-        probabilities = self.predictor.predict_proba(preprocess_faces(crops, channel_order), tta=self.tta)
+        return preprocess_faces([crop_face(image, face, framing) for face in faces], channel_order)
+
+    def classify(self, image: np.ndarray, faces, channel_order: str = "bgr") -> list[FaceResult]:
+        """Classify given faces of an image (Detections, or boxes) in one batch."""
+        probabilities = self.predictor.predict_proba(self.face_inputs(image, faces, channel_order), tta=self.tta)
         return results_from_probabilities(faces, probabilities, self.labels)
 
     def analyze(self, image: np.ndarray, channel_order: str = "bgr") -> list[FaceResult]:

@@ -51,13 +51,18 @@ def read_labelled_images(folder) -> list[tuple[Path, str]]:
     return [(path, emotion) for path, emotion in rows if emotion is not None]
 
 
+def largest_face(faces):
+    """The face (a Detection or FaceResult) with the largest box, the one the end-to-end measure classifies."""
+    return max(faces, key=lambda face: face.box[2] * face.box[3])
+
+
 def largest_face_emotion(analyzer: Analyzer, image: np.ndarray, detections=None) -> str | None:
     """The emotion of the largest face; detections already found in image (by analyzer's detector settings) spare
     detecting it again."""
     faces = analyzer.analyze(image) if detections is None else analyzer.classify(image, detections)
     if not faces:
         return None
-    return max(faces, key=lambda face: face.box[2] * face.box[3]).emotion
+    return largest_face(faces).emotion
 
 
 def end_to_end(analyzer: Analyzer, folder) -> dict:
