@@ -5,11 +5,33 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import os
+import platform
+from pathlib import Path
+
+# Instruction sets that change how fast a network trains here: AVX-512 lets oneDNN pick wider kernels, and
+# AVX-512 BF16 or AMX make a bfloat16 policy run natively instead of emulated.
+_SPEED_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")
 
 
 def usable_cores() -> int:
     """Cores this process may run on (its affinity mask, which containers narrow), not the host's total."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def speed_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> list[str]:
+    """Which of the instruction sets that decide training speed the CPU has (empty where cpuinfo can't be read)."""
+    try:
+        text = cpuinfo.read_text()
+    except OSError:
+        return []
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    return [flag for flag in _SPEED_FLAGS if flag in flags]
+
+
+def describe(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    """One line for records of where a model was trained or timed, e.g. 'x86_64, 2 cores, avx2 avx512f'."""
+    flags = speed_flags(cpuinfo)
+    return f"{platform.machine()}, {usable_cores()} cores" + (f", {' '.join(flags)}" if flags else "")
 
 
 # mallopt parameters (glibc's malloc.h).

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from fer_core.machine import keep_freed_memory, usable_cores
+from fer_core.machine import describe, keep_freed_memory, speed_flags, usable_cores
 from helpers import REPO_ROOT
 
 # Two threads allocate and free large buffers over and over, as a training step's kernels do; the script prints
@@ -33,6 +33,19 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
 
 def test_usable_cores_counts_at_least_one():
     assert usable_cores() >= 1
+
+
+def test_speed_flags_are_read_from_cpuinfo_in_a_fixed_order(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx512_bf16 avx2 avx512f avx512bw\n\n"
+                       "processor\t: 1\nflags\t\t: fpu sse2 avx512_bf16 avx2 avx512f avx512bw\n")
+    assert speed_flags(cpuinfo) == ["avx2", "avx512f", "avx512_bf16"]
+    assert describe(cpuinfo) == f"{platform.machine()}, {usable_cores()} cores, avx2 avx512f avx512_bf16"
+
+
+def test_a_machine_without_cpuinfo_is_described_by_its_cores(tmp_path):
+    assert speed_flags(tmp_path / "missing") == []
+    assert describe(tmp_path / "missing") == f"{platform.machine()}, {usable_cores()} cores"
 
 
 def _page_faults(mode: str) -> int:

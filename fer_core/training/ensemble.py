@@ -7,14 +7,13 @@ instead of a history of its own, members/<name>/ with each member's settings, hi
 from __future__ import annotations
 
 import json
-import platform
 import shutil
 from pathlib import Path
 
 import keras
 
+from fer_core import machine
 from fer_core.inference.predictor import Predictor, load_keras_model
-from fer_core.machine import usable_cores
 from fer_core.runs import folder as run_folder
 from fer_core.runs.folder import read_run
 from fer_core.training.data import data_record, load_dataset
@@ -87,7 +86,7 @@ def build_ensemble(run_dirs, out, data=None, split: str | None = None) -> dict:
         "val_images": int(len(dataset.images)),
         "keras_backend": keras.backend.backend(),
         "keras_version": keras.__version__,
-        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, {usable_cores()} cores",
+        "machine": machine.describe(),
     }
     (out / run_folder.SETTINGS_FILE).write_text(json.dumps(settings, indent=2))
 

@@ -10,16 +10,16 @@ import csv
 import dataclasses
 import json
 import math
-import platform
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
+from fer_core import machine
 from fer_core.inference.predictor import Predictor, load_keras_model
 from fer_core.inference.preprocess import to_model_input
-from fer_core.machine import keep_freed_memory, usable_cores
+from fer_core.machine import keep_freed_memory
 from fer_core.runs import folder as run_folder
 from fer_core.training import ferplus, swa
 from fer_core.training.architectures import build_model
@@ -242,7 +242,7 @@ def _write_settings(settings_file: Path, settings: TrainSettings, initial_epoch:
         "val_images": int(val_images),
         "keras_backend": keras.backend.backend(),
         "keras_version": keras.__version__,
-        "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, {usable_cores()} cores",
+        "machine": machine.describe(),
     } | ({"schedule_changes": changes} if changes else {})
     settings_file.write_text(json.dumps(record, indent=2))
 
