@@ -3,6 +3,7 @@ and stopped afterwards. The results must equal the in-process engine's."""
 
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -17,9 +18,10 @@ import pytest
 from helpers import REPO_ROOT
 
 RAY = Path(sys.executable).parent / "ray"
-# `ray start --head` turns on token authentication (its token in ~/.ray/auth_token); the other node and the
-# commands joining the cluster use it too.
-ENV = dict(os.environ, RAY_AUTH_MODE="token")
+# The cluster runs with token authentication, as docs/scale.md starts one. `ray start` never creates a token, and
+# ~/.ray/auth_token exists only where something generated one before, so the nodes and the commands that join get
+# a fresh token of their own through RAY_AUTH_TOKEN: the test does not depend on what ran on the machine before.
+ENV = dict(os.environ, RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=secrets.token_hex(32))
 PHOTOS = ("photo_5.jpg", "photo_13.jpg", "photo_21.jpg", "photo_23.jpg")
 
 

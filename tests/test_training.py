@@ -71,6 +71,22 @@ def test_a_run_in_parts_stops_and_resumes(synthetic_dataset, tmp_path):
     assert "schedule_changes" not in json.loads((run / "settings.json").read_text())
 
 
+def test_a_bfloat16_run_trains_in_bfloat16_and_saves_a_float32_model(synthetic_dataset, tmp_path):
+    run = tmp_path / "bf16"
+    settings = TrainSettings(data=str(synthetic_dataset / "folder"), out=str(run), epochs=1, batch_size=32,
+                             arch="vgg_fast", augment=False, precision="bfloat16")
+    assert train(settings, verbose=0)["n"] == 35
+    assert keras.config.dtype_policy().name == "float32"  # the caller's policy is left as it was
+    trained = keras.models.load_model(run / "checkpoint" / "last.keras")
+    policies = {layer.name: layer.dtype_policy.name for layer in trained.layers}
+    assert "mixed_bfloat16" in policies.values() and policies["probabilities"] == "float32"
+    saved = keras.models.load_model(run / "model.keras")
+    assert {layer.dtype_policy.name for layer in saved.layers} == {"float32"}
+    for ours, theirs in zip(saved.get_weights(), trained.get_weights(), strict=True):  # one epoch: the best is the last
+        np.testing.assert_array_equal(ours, theirs)
+    assert "--precision bfloat16" in (run / "model_card.md").read_text()
+
+
 def test_class_subset_training(synthetic_dataset, tmp_path):
     run = tmp_path / "subset"
     train(TrainSettings(data=str(synthetic_dataset / "folder"), out=str(run), epochs=1, batch_size=32,

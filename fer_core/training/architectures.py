@@ -33,7 +33,7 @@ def mini_xception(num_classes: int, l2: float = 0.01) -> keras.Model:
         x = layers.Add()([x, residual])
     x = layers.Conv2D(num_classes, 3, padding="same")(x)
     x = layers.GlobalAveragePooling2D()(x)
-    outputs = layers.Activation("softmax", name="probabilities")(x)
+    outputs = layers.Activation("softmax", dtype="float32", name="probabilities")(x)
     return keras.Model(inputs, outputs, name="mini_xception")
 
 
@@ -60,7 +60,8 @@ def vgg(num_classes: int, widths=(32, 64, 128, 256), dense: int = 256, dropout: 
     x = layers.BatchNormalization()(x)
     x = layers.Activation("relu")(x)
     x = layers.Dropout(dropout)(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
+    # float32 under a bfloat16 training policy too: probabilities rounded to bfloat16's 8 bits would blur the loss.
+    outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)
     return keras.Model(inputs, outputs, name="vgg")
 
 

@@ -54,6 +54,10 @@ class TrainSettings:
                                         "left out", metavar="CSV")
     ferplus_weight: float = _option(0.5, "each target is (1 - W) * the original label + W * the FER+ vote "
                                          "distribution", metavar="W")
+    precision: str = _option("float32", "compute precision while training: float32, or bfloat16 (Keras's "
+                                        "mixed_bfloat16: weights and the output layer stay float32; fast on CPUs "
+                                        "with AVX-512 BF16 or AMX). Saved models compute in float32 either way",
+                             choices=["float32", "bfloat16"])
 
 
 def flag(field: dataclasses.Field) -> str:

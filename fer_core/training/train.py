@@ -6,6 +6,7 @@ A checkpoint of the last epoch (model with optimizer state + state.json) is writ
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import json
@@ -142,13 +143,39 @@ class RunRecorder(keras.callbacks.Callback):
         for val, candidate in candidates:
             if val > self.best:
                 self.best = val
-                candidate.save(self.run_dir / run_folder.MODEL_FILE)
+                _float32_copy(candidate, self.settings).save(self.run_dir / run_folder.MODEL_FILE)
         self.checkpoint.mkdir(exist_ok=True)
         self.model.save(self.checkpoint / "last.keras")
         if self.average.count:
             self.average.save(self.checkpoint / SWA_FILE)
         state = {"epoch": epoch + 1, "best_val_accuracy": self.best, "train_seconds": round(self.elapsed, 1)}
         (self.checkpoint / "state.json").write_text(json.dumps(state, indent=2))
+
+
+# Keras dtype policy of each --precision: mixed_bfloat16 computes in bfloat16 and keeps the weights in float32.
+DTYPE_POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
+
+
+@contextlib.contextmanager
+def dtype_policy(name: str):
+    """Keras's global dtype policy set to `name` for new layers, and restored afterwards."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def _float32_copy(model: keras.Model, settings: TrainSettings) -> keras.Model:
+    """The network as it is saved for inference. A .keras file keeps each layer's dtype policy, and the app, TFLite
+    and evaluation compute in float32, so a bfloat16 run's weights (float32 themselves) go into a float32 build."""
+    if settings.precision == "float32":
+        return model
+    with dtype_policy("float32"):
+        copy = build_model(settings.arch, model.output_shape[-1])
+    copy.set_weights(model.get_weights())
+    return copy
 
 
 def _fixed_teacher_targets(teacher: Predictor, images: np.ndarray, settings: TrainSettings) -> np.ndarray | None:
@@ -275,13 +302,14 @@ def train(settings: TrainSettings, resume: bool = False, verbose: int = 2, stop_
 
     if resume and state_file.exists():
         state = json.loads(state_file.read_text())
-        model = keras.models.load_model(run_dir / run_folder.CHECKPOINT_DIR / "last.keras")
+        model = keras.models.load_model(run_dir / run_folder.CHECKPOINT_DIR / "last.keras")  # keeps its policy
         initial_epoch, best, elapsed = state["epoch"], state["best_val_accuracy"], state["train_seconds"]
         _truncate_history(run_dir / run_folder.HISTORY_FILE, initial_epoch)
     else:
         for name in (run_folder.HISTORY_FILE, run_folder.MODEL_FILE, f"{run_folder.CHECKPOINT_DIR}/{SWA_FILE}"):
             (run_dir / name).unlink(missing_ok=True)
-        model = _new_model(settings, num_classes)
+        with dtype_policy(DTYPE_POLICIES[settings.precision]):
+            model = _new_model(settings, num_classes)
         initial_epoch, best, elapsed = 0, -1.0, 0.0
     _write_settings(settings_file, settings, initial_epoch, model, classes, len(images), len(val_set.images))
 
