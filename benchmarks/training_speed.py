@@ -8,9 +8,9 @@ Each feed draws from 28,709 random faces, FER2013's training set's size, and a f
 two warm-up steps. Throughput does not depend on what the faces show. With --keep-freed-memory,
 `fer_core.machine.keep_freed_memory` is called after the warm-up, as `train` does. The backend is whatever
 KERAS_BACKEND selects, and
---dtype-policy mixed_bfloat16 times bfloat16 compute (native on CPUs with AVX-512 BF16 or AMX):
+--precision bfloat16 times bfloat16 compute (native on CPUs with AVX-512 BF16 or AMX), as `train --precision` does:
 
-    python -m benchmarks.training_speed [--keep-freed-memory] [--dtype-policy mixed_bfloat16]
+    python -m benchmarks.training_speed [--keep-freed-memory] [--precision bfloat16]
     KERAS_BACKEND=torch python -m benchmarks.training_speed [--keep-freed-memory]
 """
 
@@ -30,7 +30,7 @@ from fer_core import machine
 from fer_core.inference.preprocess import to_model_input
 from fer_core.machine import keep_freed_memory
 from fer_core.training.settings import TrainSettings
-from fer_core.training.train import FaceBatches, _new_model
+from fer_core.training.train import DTYPE_POLICIES, FaceBatches, _new_model, dtype_policy
 
 RESULTS = Path(__file__).parent / "results" / "training_speed.json"
 CLASSES = 7
@@ -80,20 +80,23 @@ def main(argv=None) -> None:
     parser.add_argument("--steps", type=int, default=80, help="timed steps per feed")
     parser.add_argument("--arch", default="vgg_fast")
     parser.add_argument("--keep-freed-memory", action="store_true", help="as train runs: glibc keeps freed memory")
-    parser.add_argument("--dtype-policy", default="float32", help="Keras dtype policy, e.g. mixed_bfloat16")
+    parser.add_argument("--precision", choices=sorted(DTYPE_POLICIES), default="float32",
+                        help="compute precision, as train --precision")
     args = parser.parse_args(argv)
-    keras.config.set_dtype_policy(args.dtype_policy)
+    policy = DTYPE_POLICIES[args.precision]
     record = {"backend": keras.backend.backend(), "keras": keras.__version__, "machine": machine.describe(),
               "arch": args.arch, "keep_freed_memory": args.keep_freed_memory,
-              "dtype_policy": args.dtype_policy,
+              "dtype_policy": policy,
               # fer_core turns TensorFlow's oneDNN custom ops off unless TF_ENABLE_ONEDNN_OPTS=1 is set
               "onednn": keras.backend.backend() == "tensorflow" and os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "1",
-              "feeds": measure(args.steps, args.arch, args.keep_freed_memory)}
+              }
+    with dtype_policy(policy):
+        record["feeds"] = measure(args.steps, args.arch, args.keep_freed_memory)
     print(json.dumps(record, indent=2))
     stored = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
     malloc = "keep" if args.keep_freed_memory else "default"
     onednn = ", oneDNN on" if record["onednn"] else ""
-    stored[f"{record['machine']}: {record['backend']}{onednn}, {malloc} malloc, {args.dtype_policy}"] = record
+    stored[f"{record['machine']}: {record['backend']}{onednn}, {malloc} malloc, {policy}"] = record
     RESULTS.write_text(json.dumps(stored, indent=2) + "\n")
 
 
