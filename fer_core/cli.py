@@ -133,6 +133,9 @@ def _add_ship(sub) -> None:
                    help="rewrite an already shipped folder's model.tflite, inference.json and card from its "
                         "model.keras")
     p.add_argument("--models-dir", default=None, help="where shipped runs live (default: the repo's models/)")
+    p.add_argument("--tta", choices=["none", "mirror", "multi"], default=None,
+                   help="the test-time augmentation analyze and evaluate use by default (default: the mode most "
+                        "accurate on the run's PublicTest evaluations)")
 
 
 def _add_ensemble(sub) -> None:
@@ -244,12 +247,14 @@ def run_ship(args) -> int:
     run = Path(args.run)
     if args.in_place:
         from fer_core.training.model_card import write_model_card
-        from fer_core.training.ship import write_converted_model
+        from fer_core.training.ship import set_tta_default, write_converted_model
 
+        if args.tta:
+            set_tta_default(run, args.tta)
         print(f"wrote {write_converted_model(run)} and {write_model_card(run)}")
         return 0
     dest = Path(args.models_dir or registry.MODELS_DIR) / (args.name or run.name)
-    ship_run(run, dest)
+    ship_run(run, dest, tta=args.tta)
     print(f"shipped {run} to {dest}; make it the default with FER_MODEL={dest / run_folder.MODEL_FILE} or "
           f"fer_core.runs.registry.DEFAULT_MODEL = {dest.name!r}")
     return 0

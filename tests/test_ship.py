@@ -1,10 +1,14 @@
+import json
+import shutil
+
 import keras
 import numpy as np
 import pytest
 
-from fer_core.inference.predictor import Predictor
+from fer_core.inference.predictor import Predictor, read_tta_default
 from fer_core.inference.preprocess import to_model_input
 from fer_core.runs.folder import read_run
+from fer_core.training.scorecard import scorecard
 from fer_core.training.ship import ship_run
 from helpers import synthetic_faces
 
@@ -41,3 +45,30 @@ def test_an_unfinished_run_is_refused(tiny_model, tmp_path):
         ship_run(unfinished, tmp_path / "models" / "x")
     with pytest.raises(ValueError):
         ship_run(tiny_model.parent, tiny_model.parent)
+
+
+def test_a_measured_scorecard_ships_with_the_model_and_fills_its_card(tiny_model, synthetic_dataset, tmp_path):
+    run = tmp_path / "measured"
+    shutil.copytree(tiny_model.parent, run)
+    predictor = Predictor.load(run / "model.keras", engine="function")
+    card = scorecard(predictor, synthetic_dataset / "folder", tta="none", raw=synthetic_dataset / "folder")
+    (run / "scorecard.json").write_text(json.dumps(card))
+
+    dest = ship_run(run, tmp_path / "models" / "measured-1.0")
+    assert read_run(dest).scorecard == read_run(run).scorecard
+    text = (dest / "model_card.md").read_text()
+    assert "## What users see" in text and f"{card['raw']['accuracy']:.4f}" in text
+
+
+def test_ship_tta_sets_the_mode_the_shipped_model_runs_by_default(tiny_model, tmp_path):
+    by_rule = read_tta_default(tiny_model)
+    chosen = "multi" if by_rule != "multi" else "mirror"
+    dest = ship_run(tiny_model.parent, tmp_path / "models" / "tiny-tta", tta=chosen)
+
+    assert read_run(dest).settings["tta_default"] == chosen
+    assert json.loads((dest / "inference.json").read_text())["tta_default"] == chosen
+    assert Predictor.load(dest / "model.keras").tta_default == chosen  # the TFLite path reads inference.json
+    assert Predictor.load(dest / "model.keras", engine="function").tta_default == chosen
+    card = (dest / "model_card.md").read_text()
+    assert f"--tta {chosen}   #" in card and f"chosen when shipped (`ship --tta {chosen}`)" in card
+    assert read_tta_default(tiny_model) == by_rule  # the run itself keeps the rule

@@ -68,8 +68,15 @@ def read_labels(model_path: Path, num_outputs: int) -> tuple[str, ...]:
 
 
 def read_tta_default(model_path: Path) -> str:
-    """The most accurate TTA mode by the evaluation files the training run wrote beside the model (best_tta_mode);
-    without them, "none"."""
+    """The TTA mode recorded when the model was shipped (`ship --tta`), else the most accurate one by the evaluation
+    files the training run wrote beside the model (best_tta_mode); without them, "none"."""
+    settings = model_path.parent / SETTINGS_FILE
+    try:
+        chosen = json.loads(settings.read_text()).get("tta_default")
+    except (OSError, ValueError, AttributeError):
+        chosen = None
+    if chosen:
+        return tta_mode(chosen)
     evaluations = {}
     for mode, name in EVALUATION_FILES.items():
         try:

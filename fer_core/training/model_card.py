@@ -75,9 +75,10 @@ def _command(settings: dict, out: str, extra: str = "") -> str:
     return " \\\n    ".join([*lines, extra] if extra else lines)
 
 
-def _inference_line(evaluations: dict[str, dict], default: str, machine) -> str:
-    chosen = (f"`analyze` and `evaluate` use {TTA_LABELS[default]} ({view_count(default)} views per face) by default: "
-              "it scored best" if default != "none" else
+def _inference_line(evaluations: dict[str, dict], default: str, machine, chosen: bool = False) -> str:
+    uses = f"`analyze` and `evaluate` use {TTA_LABELS[default]} ({view_count(default)} views per face) by default"
+    chosen = (f"{uses}, chosen when shipped (`ship --tta {default}`) by what users see" if chosen else
+              f"{uses}: it scored best" if default != "none" else
               "`analyze` and `evaluate` use no TTA by default: no mode beat the plain network")
     costs = [f"{TTA_LABELS[mode]} {ev['inference']['batch1_ms']:.2f} ms at batch 1 and "
              f"{ev['inference']['batch32_faces_per_s']:,.0f} faces/s at batch 32"
@@ -254,6 +255,7 @@ def _reproduce(run) -> list[str]:
     else:
         steps = _lineage_commands(run, f"runs/{trained}")
     name = f" --name {run.name}" if trained != run.name else ""
+    name += f" --tta {s['tta_default']}" if s.get("tta_default") else ""
     steps.append(f"python -m fer_core ship runs/{trained}{name}   # -> {out}/, the model saved without its optimizer "
                  "state")
     for mode in run.evaluations or {"none": None, "mirror": None}:
@@ -294,7 +296,7 @@ def model_card(run_dir) -> str:
     for mode, ev in evaluations.items():
         lines.append(f"| {TTA_LABELS[mode]} | {view_count(mode)} | {ev['accuracy']:.4f} | {ev['macro_f1']:.4f} |")
     # Per-class figures describe the model as `analyze` and `evaluate` run it: in its most accurate mode.
-    default = best_tta_mode(evaluations)
+    default = s.get("tta_default") or best_tta_mode(evaluations)
     default_ev = evaluations.get(default, {})
     lines += [
         "",
@@ -305,7 +307,7 @@ def model_card(run_dir) -> str:
     ]
     for name, m in default_ev.get("per_class", {}).items():
         lines.append(f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
-    lines += ["", _inference_line(evaluations, default, s.get("machine"))]
+    lines += ["", _inference_line(evaluations, default, s.get("machine"), chosen="tta_default" in s)]
     lines += ["", "## Known weaknesses", "", *_weaknesses(run, default_ev.get("per_class", {}))]
     lines += [
         "- Trained on 48x48 grayscale FER2013 faces: frontal, mostly posed web images; expect lower accuracy on "

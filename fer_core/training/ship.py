@@ -11,18 +11,21 @@ from pathlib import Path
 
 from fer_core.inference import tflite
 from fer_core.inference.predictor import inference_info, load_keras_model
+from fer_core.inference.tta import tta_mode
 from fer_core.runs import folder as run_folder
 from fer_core.runs.folder import read_run
 from fer_core.training.model_card import write_model_card
 
 COPIED_FILES = (run_folder.SETTINGS_FILE, run_folder.HISTORY_FILE, run_folder.EVALUATION_FILES["none"],
                 run_folder.EVALUATION_FILES["mirror"])
-# Runs trained before the multi-view TTA mode lack its evaluation; `evaluate --rescore` adds it.
-OPTIONAL_FILES = (run_folder.EVALUATION_FILES["multi"],)
+# Runs trained before the multi-view TTA mode lack its evaluation (`evaluate --rescore` adds it); a scorecard
+# exists once `evaluate --save` measured what users see.
+OPTIONAL_FILES = (run_folder.EVALUATION_FILES["multi"], run_folder.SCORECARD_FILE)
 
 
-def ship_run(run_dir, dest) -> Path:
-    """Write run_dir's model and files into dest (e.g. models/<name>); returns dest."""
+def ship_run(run_dir, dest, tta: str | None = None) -> Path:
+    """Write run_dir's model and files into dest (e.g. models/<name>); returns dest. tta: the test-time augmentation
+    the shipped model runs by default (fer_core.inference.predictor.read_tta_default); None keeps the rule."""
     run_dir, dest = Path(run_dir), Path(dest)
     ensemble = read_run(run_dir).settings.get("arch") == run_folder.ENSEMBLE_ARCH
     # An ensemble has no history of its own; its members' files travel in members/.
@@ -41,6 +44,8 @@ def ship_run(run_dir, dest) -> Path:
         # A shipped name (e.g. fer-default-1.0) differs from the experiment's; the card names both.
         settings = json.loads((dest / run_folder.SETTINGS_FILE).read_text()) | {"experiment": run_dir.name}
         (dest / run_folder.SETTINGS_FILE).write_text(json.dumps(settings, indent=2) + "\n")
+    if tta:
+        set_tta_default(dest, tta)
     if ensemble:
         shutil.copytree(run_dir / run_folder.MEMBERS_DIR, dest / run_folder.MEMBERS_DIR, dirs_exist_ok=True)
     # An uncompiled model has no optimizer, so nothing but the layers and weights is saved.
@@ -49,6 +54,14 @@ def ship_run(run_dir, dest) -> Path:
     write_converted_model(dest, model)
     write_model_card(dest)
     return dest
+
+
+def set_tta_default(folder, tta: str) -> None:
+    """Record in folder's settings the TTA mode its model runs by default. PublicTest's original labels alone pick
+    a mode otherwise; a model whose costlier mode wins there and loses on raw pixels or end to end ships cheaper."""
+    settings_file = Path(folder) / run_folder.SETTINGS_FILE
+    settings = json.loads(settings_file.read_text()) | {"tta_default": tta_mode(tta)}
+    settings_file.write_text(json.dumps(settings, indent=2) + "\n")
 
 
 def write_converted_model(folder, model=None) -> Path:
