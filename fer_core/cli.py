@@ -133,7 +133,7 @@ def _add_ship(sub) -> None:
                    help="rewrite an already shipped folder's model.tflite, inference.json and card from its "
                         "model.keras")
     p.add_argument("--models-dir", default=None, help="where shipped runs live (default: the repo's models/)")
-    p.add_argument("--tta", choices=["none", "mirror", "multi"], default=None,
+    p.add_argument("--tta", choices=TTA_MODES, default=None,
                    help="the test-time augmentation analyze and evaluate use by default (default: the mode most "
                         "accurate on the run's PublicTest evaluations)")
 

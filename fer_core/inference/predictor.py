@@ -19,7 +19,7 @@ import numpy as np
 from fer_core.errors import ModelLoadError
 from fer_core.inference import tflite
 from fer_core.inference.preprocess import INPUT_SIZE
-from fer_core.inference.tta import best_tta_mode, tta_mode, tta_views
+from fer_core.inference.tta import default_tta_mode, tta_mode, tta_views
 from fer_core.labels import EMOTIONS
 from fer_core.runs.folder import EVALUATION_FILES, INFERENCE_FILE, MODEL_FILE, SETTINGS_FILE, TFLITE_FILE
 from fer_core.runs.registry import default_model_path
@@ -70,20 +70,17 @@ def read_labels(model_path: Path, num_outputs: int) -> tuple[str, ...]:
 def read_tta_default(model_path: Path) -> str:
     """The TTA mode recorded when the model was shipped (`ship --tta`), else the most accurate one by the evaluation
     files the training run wrote beside the model (best_tta_mode); without them, "none"."""
-    settings = model_path.parent / SETTINGS_FILE
     try:
-        chosen = json.loads(settings.read_text()).get("tta_default")
-    except (OSError, ValueError, AttributeError):
-        chosen = None
-    if chosen:
-        return tta_mode(chosen)
+        settings = json.loads((model_path.parent / SETTINGS_FILE).read_text())
+    except (OSError, ValueError):
+        settings = {}
     evaluations = {}
     for mode, name in EVALUATION_FILES.items():
         try:
             evaluations[mode] = json.loads((model_path.parent / name).read_text())
         except (OSError, ValueError):
             evaluations[mode] = None
-    return best_tta_mode(evaluations)
+    return default_tta_mode(settings if isinstance(settings, dict) else {}, evaluations)
 
 
 def _check_keras_file(path: Path) -> None:

@@ -82,3 +82,9 @@ def best_tta_mode(evaluations: dict[str, dict | None]) -> str:
         if mode in scores and scores[mode] > scores[best] + MIN_GAIN:
             best = mode
     return best
+
+
+def default_tta_mode(settings: dict, evaluations: dict[str, dict | None]) -> str:
+    """The mode a model runs by default: the one recorded when it was shipped (`ship --tta`), else best_tta_mode."""
+    chosen = settings.get("tta_default")
+    return tta_mode(chosen) if chosen else best_tta_mode(evaluations)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fer_core.inference.tta import TTA_LABELS, best_tta_mode, view_count
+from fer_core.inference.tta import TTA_LABELS, default_tta_mode, view_count
 from fer_core.runs import folder as run_folder
 from fer_core.runs import registry
 from fer_core.runs.folder import architecture_line, member_runs, read_run, targets_line
@@ -75,9 +75,9 @@ def _command(settings: dict, out: str, extra: str = "") -> str:
     return " \\\n    ".join([*lines, extra] if extra else lines)
 
 
-def _inference_line(evaluations: dict[str, dict], default: str, machine, chosen: bool = False) -> str:
+def _inference_line(evaluations: dict[str, dict], default: str, machine, set_when_shipped: bool = False) -> str:
     uses = f"`analyze` and `evaluate` use {TTA_LABELS[default]} ({view_count(default)} views per face) by default"
-    chosen = (f"{uses}, chosen when shipped (`ship --tta {default}`) by what users see" if chosen else
+    chosen = (f"{uses}, chosen when shipped (`ship --tta {default}`) by what users see" if set_when_shipped else
               f"{uses}: it scored best" if default != "none" else
               "`analyze` and `evaluate` use no TTA by default: no mode beat the plain network")
     costs = [f"{TTA_LABELS[mode]} {ev['inference']['batch1_ms']:.2f} ms at batch 1 and "
@@ -296,7 +296,7 @@ def model_card(run_dir) -> str:
     for mode, ev in evaluations.items():
         lines.append(f"| {TTA_LABELS[mode]} | {view_count(mode)} | {ev['accuracy']:.4f} | {ev['macro_f1']:.4f} |")
     # Per-class figures describe the model as `analyze` and `evaluate` run it: in its most accurate mode.
-    default = s.get("tta_default") or best_tta_mode(evaluations)
+    default = default_tta_mode(s, evaluations)
     default_ev = evaluations.get(default, {})
     lines += [
         "",
@@ -307,7 +307,7 @@ def model_card(run_dir) -> str:
     ]
     for name, m in default_ev.get("per_class", {}).items():
         lines.append(f"| {name} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} | {m['support']} |")
-    lines += ["", _inference_line(evaluations, default, s.get("machine"), chosen="tta_default" in s)]
+    lines += ["", _inference_line(evaluations, default, s.get("machine"), set_when_shipped="tta_default" in s)]
     lines += ["", "## Known weaknesses", "", *_weaknesses(run, default_ev.get("per_class", {}))]
     lines += [
         "- Trained on 48x48 grayscale FER2013 faces: frontal, mostly posed web images; expect lower accuracy on "

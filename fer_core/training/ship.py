@@ -40,12 +40,9 @@ def ship_run(run_dir, dest, tta: str | None = None) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     for name in copied + [name for name in OPTIONAL_FILES if (run_dir / name).is_file()]:
         shutil.copy2(run_dir / name, dest / name)
-    if dest.name != run_dir.name:
-        # A shipped name (e.g. fer-default-1.0) differs from the experiment's; the card names both.
-        settings = json.loads((dest / run_folder.SETTINGS_FILE).read_text()) | {"experiment": run_dir.name}
-        (dest / run_folder.SETTINGS_FILE).write_text(json.dumps(settings, indent=2) + "\n")
-    if tta:
-        set_tta_default(dest, tta)
+    # A shipped name (e.g. fer-default-1.0) differs from the experiment's; the card names both.
+    _update_settings(dest, ({"experiment": run_dir.name} if dest.name != run_dir.name else {})
+                     | ({"tta_default": tta_mode(tta)} if tta else {}))
     if ensemble:
         shutil.copytree(run_dir / run_folder.MEMBERS_DIR, dest / run_folder.MEMBERS_DIR, dirs_exist_ok=True)
     # An uncompiled model has no optimizer, so nothing but the layers and weights is saved.
@@ -59,9 +56,14 @@ def ship_run(run_dir, dest, tta: str | None = None) -> Path:
 def set_tta_default(folder, tta: str) -> None:
     """Record in folder's settings the TTA mode its model runs by default. PublicTest's original labels alone pick
     a mode otherwise; a model whose costlier mode wins there and loses on raw pixels or end to end ships cheaper."""
+    _update_settings(folder, {"tta_default": tta_mode(tta)})
+
+
+def _update_settings(folder, fields: dict) -> None:
+    if not fields:
+        return
     settings_file = Path(folder) / run_folder.SETTINGS_FILE
-    settings = json.loads(settings_file.read_text()) | {"tta_default": tta_mode(tta)}
-    settings_file.write_text(json.dumps(settings, indent=2) + "\n")
+    settings_file.write_text(json.dumps(json.loads(settings_file.read_text()) | fields, indent=2) + "\n")
 
 
 def write_converted_model(folder, model=None) -> Path:
