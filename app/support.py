@@ -117,19 +117,21 @@ def detector_controls(defaults: DetectorConfig, key: str) -> DetectorConfig:
         if method == "yunet":
             score_threshold = st.slider("Face score threshold (lower finds more faces and more false ones)", 0.3,
                                         0.95, float(defaults.score_threshold), 0.05, key=f"{key}_score")
+            align = st.checkbox("Align each face to FER2013's pose from its landmarks", value=defaults.align,
+                                key=f"{key}_align", help="Off: crop each face from its box instead")
             scale_factor, min_neighbors = defaults.scale_factor, defaults.min_neighbors
         else:
             scale_factor = st.slider("Scale factor (lower finds more faces, slower)", 1.03, 1.5,
                                      float(defaults.scale_factor), 0.01, key=f"{key}_scale")
             min_neighbors = st.slider("Min neighbours (lower finds more faces and more false ones)", 1, 10,
                                       int(defaults.min_neighbors), key=f"{key}_neighbors")
-            score_threshold = defaults.score_threshold
+            score_threshold, align = defaults.score_threshold, defaults.align
         min_face = st.slider("Smallest face (pixels)", 12, 300, int(defaults.min_face), key=f"{key}_min_face")
         max_side = st.select_slider("Detect on a copy no larger than (pixels, longer side)",
                                     options=[240, 320, 480, 640, 960, 1280, 1920, 4096],
                                     value=int(defaults.max_side or 4096), key=f"{key}_max_side")
     return replace(defaults, method=method, scale_factor=scale_factor, min_neighbors=min_neighbors,
-                   score_threshold=score_threshold, min_face=min_face, max_side=max_side)
+                   score_threshold=score_threshold, min_face=min_face, max_side=max_side, align=align)
 
 
 def ice_servers() -> list[dict]:

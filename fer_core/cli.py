@@ -53,9 +53,14 @@ def _add_evaluate(sub) -> None:
                    "(default: DATA/ferplus.csv when it exists and a scorecard is asked for)")
     p.add_argument("--e2e", metavar="DIR", help="scorecard: also detect, crop and classify the largest face of each "
                    "image listed in DIR/labels.csv (file,label); an image with no face found counts as wrong")
+    p.add_argument("--scene", metavar="DIR", help="scorecard: also paste the split's faces from this folder (same "
+                   "layout, e.g. ../shared/data/fer2013_raw) into scenes at random sizes, angles and places, then "
+                   "detect, align and classify them; reports the detection rate and the share of the direct-crop "
+                   "accuracy kept")
     _add_detector_options(p)
     p.add_argument("--scorecard", action="store_true",
-                   help="report every measure the data allows in one JSON (implied by --raw, --ferplus, --e2e)")
+                   help="report every measure the data allows in one JSON "
+                        "(implied by --raw, --ferplus, --e2e, --scene)")
     p.add_argument("--save", action="store_true",
                    help="with a scorecard: write it beside --model as scorecard.json and rewrite the model card")
 
@@ -67,11 +72,13 @@ def _add_detector_options(p) -> None:
                    help=f"face detector: yunet (a small CNN) or haar (OpenCV's cascade); default: {DEFAULT_METHOD}")
     p.add_argument("--score-threshold", type=float, metavar="S",
                    help="YuNet: keep faces scored at least S, in [0, 1] (default: 0.6)")
+    p.add_argument("--no-align", dest="align", action="store_false", default=None,
+                   help="crop faces from their boxes instead of aligning YuNet's landmarks to FER2013's pose")
 
 
 def _detector_overrides(args) -> dict:
-    return {k: v for k, v in {"method": args.detector, "score_threshold": args.score_threshold}.items()
-            if v is not None}
+    return {k: v for k, v in {"method": args.detector, "score_threshold": args.score_threshold,
+                              "align": args.align}.items() if v is not None}
 
 
 def _add_tta_options(p) -> None:
@@ -184,7 +191,7 @@ def run_evaluate(args) -> int:
 
     if args.rescore:
         return _rescore(args)
-    if args.scorecard or args.raw or args.ferplus or args.e2e or args.save:
+    if args.scorecard or args.raw or args.ferplus or args.e2e or args.scene or args.save:
         return _scorecard(args)
     predictor = Predictor.load(args.model)
     dataset = load_dataset(args.data, args.split, predictor.labels)
@@ -212,7 +219,7 @@ def _scorecard(args) -> int:
     predictor = Predictor.load(model)
     analyzer = Analyzer(predictor, DetectorConfig(**_detector_overrides(args)), args.tta)
     card = scorecard(predictor, args.data, args.split, tta=args.tta, raw=args.raw, ferplus_csv=args.ferplus,
-                     e2e=args.e2e, analyzer=analyzer)
+                     e2e=args.e2e, analyzer=analyzer, scenes=args.scene)
     print(format_scorecard(card))
     text = json.dumps(card, indent=2)
     if args.json:

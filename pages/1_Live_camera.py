@@ -9,7 +9,7 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 from app.camera import CameraSession, ViewOptions
 from app.charts import emotion_timeline, probability_bars
 from app.support import detector_controls, ice_servers, page_setup, require_analyzer, run_line
-from fer_core.inference.live import LIVE_DETECTOR
+from fer_core.inference.live import LIVE_DETECTOR, LiveSettings
 from fer_core.runs.registry import camera_model_path, default_model_path
 
 # Seconds between panel redraws. The loop shares the GIL with the WebRTC threads that decode, analyse and encode the
@@ -38,8 +38,12 @@ with st.sidebar:
                                help="Faces whose top emotion is less likely than this are shown grey with '?'")
     show_scores = st.checkbox("Show all probabilities on the video", value=False)
     mirror = st.checkbox("Mirror view", value=True)
+    smoothing = st.slider("Label smoothing (seconds)", 0.0, 2.0, LiveSettings().time_constant, 0.05,
+                          help="How long a face's probabilities are averaged over: longer is steadier, shorter "
+                               "follows a change of expression sooner (about three times this). 0: every frame on "
+                               "its own.")
 # Plain attribute swaps of frozen objects: the callback thread sees either the old or the new settings.
-camera.live.update_settings(detector=detector)
+camera.live.update_settings(detector=detector, time_constant=smoothing)
 camera.view = ViewOptions(mirror=mirror, show_scores=show_scores, min_confidence=min_confidence)
 
 video_column, panel_column = st.columns([3, 2])

@@ -80,10 +80,10 @@ for upload in uploads:
         chosen = results[number - 1]
         emotion = target.selectbox("Emotion", labels, index=labels.index(chosen.emotion),
                                    key=f"why_emotion_{upload.file_id}")
-        x, y, w, h = chosen.box
-        crop = image[y:y + h, x:x + w]
+        # The crop the model classified: aligned to FER2013's pose where the face had plausible landmarks.
+        crop = analyzer.face_crops(image, [chosen.detection or chosen.box])[0]
         left, right = st.columns(2)
-        left.image(crop, channels="BGR", caption=f"face #{number}", width=240)
+        left.image(crop, channels="BGR", caption=f"face #{number} as the model sees it", width=240)
         # A collapsed expander still runs its code, and Grad-CAM loads TensorFlow (about 0.5 GB) into the server
         # on first use, so the map is computed only when asked for.
         if st.toggle("Show the heat map", key=f"why_show_{upload.file_id}"):

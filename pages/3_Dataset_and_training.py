@@ -202,7 +202,8 @@ def scorecard_section(run: RunFiles, key: str) -> None:
     present = [m for m in SCORECARD_TITLES if m in card]
     st.dataframe(pd.DataFrame([{"measure": SCORECARD_TITLES[m], "faces": card[m]["n"],
                                 "accuracy": card[m]["accuracy"], "macro-F1": card[m]["macro_f1"],
-                                "not scored / no face found": card[m].get("unscored", card[m].get("no_face"))}
+                                "not scored / no face found": card[m].get("unscored", card[m].get("no_face")),
+                                "share of direct-crop accuracy": card[m].get("of_direct")}
                                for m in present]).round(4), hide_index=True)
     recall = pd.DataFrame([{"emotion": name, **{SCORECARD_TITLES[m]: card[m]["per_class"][name]["recall"]
                                                  for m in present}} for name in card["original"]["labels"]])
@@ -221,7 +222,7 @@ def comparison_row(run: RunFiles) -> dict:
            "accuracy": ev.get("accuracy"), "macro_f1": ev.get("macro_f1"),
            "accuracy (mirror TTA)": run.evaluations.get("mirror", {}).get("accuracy"),
            "accuracy (multi-view TTA)": run.evaluations.get("multi", {}).get("accuracy")}
-    for measure in ("raw", "ferplus", "end_to_end"):
+    for measure in ("raw", "ferplus", "end_to_end", "scene"):
         row[SCORECARD_TITLES[measure]] = card.get(measure, {}).get("accuracy")
     return row
 

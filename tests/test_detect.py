@@ -116,7 +116,7 @@ def test_a_higher_score_threshold_keeps_fewer_yunet_faces(fer_data_dir):
     scene, _ = face_scene(fer_data_dir, n_faces=3, face_px=150, seed=2)
     loose = detect(scene, DetectorConfig(method="yunet", score_threshold=0.3))
     assert all(d.score >= 0.3 for d in loose)
-    strict = detect(scene, DetectorConfig(method="yunet", score_threshold=0.99))
+    strict = detect(scene, DetectorConfig(method="yunet", score_threshold=0.99, retry_threshold=None))
     assert len(strict) <= len(loose) and all(d.score >= 0.99 for d in strict)
 
 
@@ -172,3 +172,27 @@ def test_both_detectors_on_the_real_photos(fer_data_dir, method, min_recall, max
         false_boxes += sum(not any(same_face(b, t) for t in truth) for b in boxes)
     assert found_faces >= min_recall * labelled, f"{method} found {found_faces} of {labelled} faces"
     assert false_boxes <= max_false, f"{method} drew {false_boxes} boxes on no labelled face"
+
+
+def test_an_image_with_no_confident_face_keeps_its_less_confident_ones(monkeypatch):
+    from fer_core.inference import detect as detect_module
+    from fer_core.inference.boxes import Detection
+
+    scores = {"found": [0.9, 0.45, 0.2]}
+    asked = []
+
+    def fake_yunet(image, threshold):
+        asked.append(threshold)
+        return [Detection(Box(100 * i, 10, 60, 70), s) for i, s in enumerate(scores["found"]) if s >= threshold]
+
+    monkeypatch.setattr(detect_module, "detect_yunet", fake_yunet)
+    image = np.zeros((200, 400, 3), np.uint8)
+    # One confident face: the less confident ones stay out, as without a retry threshold.
+    assert [d.score for d in detect(image, DetectorConfig())] == [0.9]
+    assert asked == [0.3]  # one YuNet pass at the lower of the two thresholds
+    # None confident: those above the retry threshold are kept; with the retry off (the camera's), none.
+    scores["found"] = [0.5, 0.45, 0.2]
+    assert [d.score for d in detect(image, DetectorConfig())] == [0.5, 0.45]
+    assert detect(image, DetectorConfig(retry_threshold=None)) == []
+    # A retry threshold above the score threshold changes nothing.
+    assert [d.score for d in detect(image, DetectorConfig(score_threshold=0.4, retry_threshold=0.7))] == [0.5, 0.45]

@@ -88,7 +88,7 @@ def detector_from_args(args) -> DetectorConfig:
     overrides = {k: v for k, v in {
         "scale_factor": args.scale_factor, "min_neighbors": args.min_neighbors,
         "min_face": args.min_face, "max_side": args.max_side, "method": args.detector,
-        "score_threshold": args.score_threshold}.items() if v is not None}
+        "score_threshold": args.score_threshold, "align": args.align}.items() if v is not None}
     return DetectorConfig(**overrides)
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from fer_core.inference.boxes import Box, Detection
 from fer_core.inference.detect import DetectorConfig, detect
 from fer_core.inference.pipeline import Analyzer, FaceResult, results_from_probabilities
 from fer_core.inference.predictor import Predictor
@@ -15,7 +16,7 @@ from fer_core.inference.tracking import FaceTracker
 from fer_core.inference.tta import tta_mode
 from fer_core.runs.registry import camera_model_path
 
-LIVE_DETECTOR = DetectorConfig(scale_factor=1.15, min_neighbors=5, min_face=60, max_side=320)
+LIVE_DETECTOR = DetectorConfig(scale_factor=1.15, min_neighbors=5, min_face=60, max_side=320, retry_threshold=None)
 # From benchmarks/realtime.py (docs/performance.md), 640x480 with 6 faces: YuNet on every frame runs at 6.6x the
 # `fer` package, on every 2nd above the 7x target while detecting half the frames; Haar costs 4x more per detection.
 DETECT_EVERY = {"yunet": 2, "haar": 3}
@@ -42,6 +43,7 @@ class LiveAnalyzer:
         self.settings = settings
         self.tracker = FaceTracker()
         self.frame_index = 0
+        self.last_detection: dict[int, Detection | Box] = {}  # per face id: what detection last found
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -56,6 +58,7 @@ class LiveAnalyzer:
     def reset(self) -> None:
         self.tracker.reset()
         self.frame_index = 0
+        self.last_detection = {}
 
     def process(self, frame: np.ndarray, timestamp: float | None = None) -> list[FaceResult]:
         """Faces in one BGR uint8 frame; `timestamp` (seconds) drives smoothing, wall clock if omitted."""
@@ -64,14 +67,15 @@ class LiveAnalyzer:
         if self.frame_index % max(1, every) == 0 or not self.tracker.tracks:
             detections = {d.box: d for d in detect(frame, self.settings.detector)}
             tracks = self.tracker.update(list(detections))
+            # Between detections a face is cropped as it was last detected (its landmarks align it), so its crop
+            # does not switch between aligned and box-framed from one frame to the next.
+            self.last_detection = {t.face_id: detections.get(t.box, t.box) for t in tracks}
         else:
-            detections, tracks = {}, self.tracker.visible()
+            tracks = self.tracker.visible()
         self.frame_index += 1
         if not tracks:
             return []
-        # A face detected in this frame is cropped from its detection (landmarks level the eyes); a tracked one
-        # from its last box.
-        raw = self.analyzer.classify(frame, [detections.get(t.box, t.box) for t in tracks])
+        raw = self.analyzer.classify(frame, [self.last_detection.get(t.face_id, t.box) for t in tracks])
         tau = self.settings.time_constant
         smoothed = np.stack([track.smooth(np.fromiter(result.scores.values(), np.float32), now, tau)
                              for track, result in zip(tracks, raw, strict=True)])

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from fer_core.inference.align import face_crop
 from fer_core.inference.boxes import Box, Detection
 from fer_core.inference.detect import DetectorConfig, detect
-from fer_core.inference.framing import crop_face
 from fer_core.inference.predictor import Predictor
 from fer_core.inference.preprocess import preprocess_faces
 from fer_core.inference.tta import tta_mode
@@ -70,11 +70,16 @@ class Analyzer:
     def labels(self) -> tuple[str, ...]:
         return self.predictor.labels
 
+    def face_crops(self, image: np.ndarray, faces) -> list[np.ndarray]:
+        """The crops the model classifies for given faces of an image (Detections, or boxes), in the image's own
+        channels: aligned to FER2013's pose from landmarks where the detector gave plausible ones, else framed from
+        the box (fer_core.inference.align.face_crop)."""
+        framing, align = self.detector.crop_framing, self.detector.align
+        return [face_crop(image, face, framing, align) for face in faces]
+
     def face_inputs(self, image: np.ndarray, faces, channel_order: str = "bgr") -> np.ndarray:
-        """The model's inputs for given faces of an image (Detections, or boxes), each cropped with the detector's
-        framing (fer_core.inference.framing)."""
-        framing = self.detector.crop_framing
-        return preprocess_faces([crop_face(image, face, framing) for face in faces], channel_order)
+        """The model's inputs for given faces of an image: face_crops, preprocessed."""
+        return preprocess_faces(self.face_crops(image, faces), channel_order)
 
     def classify(self, image: np.ndarray, faces, channel_order: str = "bgr") -> list[FaceResult]:
         """Classify given faces of an image (Detections, or boxes) in one batch."""

@@ -218,7 +218,8 @@ def _ensemble_header(run) -> list[str]:
 
 
 SCORECARD_TITLES = {"original": "PublicTest, original labels", "raw": "PublicTest in raw pixels",
-                    "ferplus": "PublicTest, FER+ majority label", "end_to_end": "end to end on full images"}
+                    "ferplus": "PublicTest, FER+ majority label", "end_to_end": "end to end on full images",
+                    "scene": "PublicTest faces in scenes, detected and aligned"}
 
 
 def _scorecard(run) -> list[str]:
@@ -233,7 +234,9 @@ def _scorecard(run) -> list[str]:
     for m in present:
         note = (f" ({card[m]['unscored']} without a majority not scored)" if "unscored" in card[m] else "") + (
             f" (detector {card[m].get('detector', 'haar')}; no face found in {card[m]['no_face']})"
-            if "no_face" in card[m] else "")
+            if "no_face" in card[m] else "") + (
+            f"; {card[m]['of_direct']:.1%} of the same faces' direct-crop accuracy, {card[m]['direct_accuracy']:.4f}"
+            if "of_direct" in card[m] else "")
         lines.append(f"| {SCORECARD_TITLES[m]} | `{card[m].get('source', '')}` | {card[m]['n']}{note} | "
                      f"{card[m]['accuracy']:.4f} | {card[m]['macro_f1']:.4f} |")
     lines += ["", "Recall per class:", "", "| class | " + " | ".join(SCORECARD_TITLES[m] for m in present) + " |",
