@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_core.inference.align import aligned_crop, alignment, plausible
+from fer_core.inference.align import LANDMARK_WEIGHTS, aligned_crop, alignment, plausible
 from fer_core.inference.detect import FER2013_FRAMING, DetectorConfig, detect
 from fer_core.inference.framing import FaceFraming, crop_face, zoomed_framing
 from fer_core.inference.imageio import read_image
@@ -38,6 +38,9 @@ from fer_core.training.scenes import scene_faces
 from fer_core.training.scorecard import largest_face, read_labelled_images
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+# Landmark weights (eyes, nose, mouth corners) of the aligner's fit.
+MOUTH_WEIGHTS = {"all five points": (1, 1, 1, 1, 1), "mouth at half weight": (1, 1, 1, 0.5, 0.5),
+                 "eyes and nose": (1, 1, 1, 0, 0)}
 
 
 @dataclass(frozen=True)
@@ -45,10 +48,11 @@ class CropRule:
     name: str
     framing: FaceFraming
     zoom: float | None = None  # aligned (fer_core.inference.align) with this zoom; None: box framing only
+    weights: tuple = LANDMARK_WEIGHTS
 
     def crop(self, image, detection):
         if self.zoom is not None:
-            aligned = aligned_crop(image, detection, self.zoom)
+            aligned = aligned_crop(image, detection, self.zoom, self.weights)
             if aligned is not None:
                 return aligned
         return crop_face(image, detection, self.framing)
@@ -63,7 +67,8 @@ def rules(method: str, zooms) -> list[CropRule]:
     for z in zooms:
         found.append(CropRule(f"box, FER2013 framing, zoom {z}", zoomed_framing(measured, z)))
         if method == "yunet":  # faces whose landmarks are implausible get the box framing at the same zoom
-            found.append(CropRule(f"aligned, zoom {z}", zoomed_framing(measured, z), z))
+            for name, weights in MOUTH_WEIGHTS.items():
+                found.append(CropRule(f"aligned ({name}), zoom {z}", zoomed_framing(measured, z), z, weights))
     return found
 
 
@@ -124,6 +129,7 @@ def main() -> int:
     parser.add_argument("--e2e", default=str(SHARED / "data" / "taiwanese"))
     parser.add_argument("--zooms", type=float, nargs="+", default=[1.0, 1.1, 1.2, 1.3, 1.4],
                         help="aligned crops showing the face this many times larger than FER2013's median face")
+    parser.add_argument("--max-angle", type=float, default=15.0, help="scenes turn faces by up to this (degrees)")
     parser.add_argument("--json", default="benchmarks/results/crop_choice.json")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -135,7 +141,7 @@ def main() -> int:
 
     raw = load_dataset(args.raw, "test", labels)
     direct = float(np.mean(predictor.predict_proba(to_model_input(raw.images), tta=tta).argmax(axis=1) == raw.labels))
-    scenes = list(scene_faces(raw))
+    scenes = list(scene_faces(raw, max_angle=args.max_angle))
     scene_inputs, errors = collect([s for s, _ in scenes], config, crop_rules, [p for _, p in scenes])
     del scenes
     rows = read_labelled_images(args.e2e)
@@ -162,7 +168,8 @@ def main() -> int:
         print(f"{rule.name:<42} scene {scene_accuracy:.4f} ({row['scene_of_direct']:.1%} of direct)  "
               f"Taiwanese {e2e_accuracy:.4f}  FER+ {ferplus_accuracy:.4f}  mean {row['mean']:.4f}")
     found = sum(x is not None for x in scene_inputs[crop_rules[0].name])
-    report = {"model": predictor.name, "tta": tta, "detector": args.detector, "direct_accuracy": direct,
+    report = {"model": predictor.name, "tta": tta, "detector": args.detector, "max_angle": args.max_angle,
+              "direct_accuracy": direct,
               "scene_detection_rate": found / len(raw.labels),
               "e2e_no_face": sum(x is None for x in e2e_inputs[crop_rules[0].name]),
               "rules": results, "seconds": round(time.perf_counter() - started, 1)}

@@ -48,7 +48,8 @@ def test_per_class_table_follows_multi_view_tta_when_it_scores_best(tmp_path):
 def test_settings_line_and_reproduce_command_say_whether_faces_were_augmented(tmp_path):
     run = _run(tmp_path, _evaluation(0.60, 0.25), _evaluation(0.62, 0.50))
     augmented = model_card(run)
-    assert "augmentation (flip, rotation, zoom, shift" in augmented and "--no-augment" not in augmented
+    assert ("augmentation (flip, rotation up to 15 degrees, zoom up to 15%, shift up to 10%" in augmented
+            and "--no-augment" not in augmented)
     settings = json.loads((run / "settings.json").read_text()) | {"augment": False, "random_erasing": 0.25}
     (run / "settings.json").write_text(json.dumps(settings))
     clean = model_card(run)

@@ -1,4 +1,5 @@
 import csv
+import dataclasses
 import json
 
 import keras
@@ -201,3 +202,29 @@ def test_a_tta_teacher_gives_each_face_its_view_averaged_probabilities(synthetic
     card = (run / "model_card.md").read_text()
     assert f"--teacher {tiny_model} --distill 0.5" in card and "--teacher-tta multi" in card
     assert "averaged over its 18 multi-view TTA views" in card
+
+
+def test_the_augmentation_ranges_are_the_runs_settings(synthetic_dataset):
+    from fer_core.inference.preprocess import to_model_input
+    from fer_core.training.data import load_dataset
+    from fer_core.training.settings import command_arguments
+    from fer_core.training.train import FaceBatches
+
+    train_set = load_dataset(str(synthetic_dataset / "folder"), "train")
+    # With every range at zero, the full augmentation leaves only the mirror.
+    still = TrainSettings(data="", out="", batch_size=16, max_rotation=0.0, max_zoom=0.0, max_shift=0.0)
+    batches = FaceBatches(train_set.images, train_set.labels, np.eye(7)[train_set.labels], still)
+    x, _ = batches[0]
+    faces = train_set.images[batches._order[:16]]
+    same = np.isclose(x, to_model_input(faces)).all(axis=(1, 2, 3))
+    flipped = np.isclose(x, to_model_input(faces[:, :, ::-1])).all(axis=(1, 2, 3))
+    assert (same | flipped).all()
+    moving = FaceBatches(train_set.images, train_set.labels, np.eye(7)[train_set.labels],
+                         TrainSettings(data="", out="", batch_size=16))
+    x, _ = moving[0]
+    assert not (np.isclose(x, to_model_input(faces)).all(axis=(1, 2, 3))
+                | np.isclose(x, to_model_input(faces[:, :, ::-1])).all(axis=(1, 2, 3))).all()
+    # Ranges away from their defaults are spelled out in the Reproduce command; the defaults are not.
+    flags = " ".join(command_arguments(dataclasses.asdict(still)))
+    assert "--max-rotation 0.0 --max-zoom 0.0 --max-shift 0.0" in flags
+    assert "--max-rotation" not in " ".join(command_arguments(dataclasses.asdict(TrainSettings(data="d", out="o"))))

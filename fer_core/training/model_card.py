@@ -157,7 +157,9 @@ def _augmentation(settings: dict) -> str:
         return "no augmentation (the faces as they are)"
     if settings.get("flip_only"):
         return "horizontal flips only (no rotation, zoom or shift)"
-    return f"augmentation (flip, rotation, zoom, shift; random erasing {settings.get('random_erasing')})"
+    return (f"augmentation (flip, rotation up to {settings.get('max_rotation', 15.0):g} degrees, zoom up to "
+            f"{settings.get('max_zoom', 0.15):.0%}, shift up to {settings.get('max_shift', 0.1):.0%}; random erasing "
+            f"{settings.get('random_erasing')})")
 
 
 def _targets(settings: dict) -> str:

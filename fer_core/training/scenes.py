@@ -63,9 +63,9 @@ def centred_pose(face_px: float = 192.0, side: int = SCENE_SIDE) -> ScenePose:
     return ScenePose(face_px, 0.0, (side / 2, side / 2))
 
 
-def scene_faces(dataset, seed: int = 0):
+def scene_faces(dataset, seed: int = 0, max_angle: float = 15.0):
     """(scene, pose) for each face of a dataset, one random pose each (random_pose), the same for the same seed."""
     rng = np.random.default_rng(seed)
     for face in dataset.images:
-        pose = random_pose(rng)
+        pose = random_pose(rng, max_angle=max_angle)
         yield paste_face(face, pose), pose

@@ -64,7 +64,8 @@ class FaceBatches(keras.utils.PyDataset):
         if self.settings.augment:
             rng = np.random.default_rng((self.settings.seed, self.epoch, index))
             faces = (flip_batch(faces, rng) if self.settings.flip_only
-                     else augment_batch(faces, rng, erase_prob=self.settings.random_erasing))
+                     else augment_batch(faces, rng, self.settings.max_rotation, self.settings.max_zoom,
+                                        self.settings.max_shift, erase_prob=self.settings.random_erasing))
         y = self.targets[idx]
         x = to_model_input(faces)
         if self.teacher_targets is not None or self.teacher is not None:

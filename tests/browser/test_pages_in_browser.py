@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
+from fer_core.inference.live import LiveSettings
 from helpers import REPO_ROOT
 
 pytestmark = pytest.mark.browser
@@ -162,6 +163,9 @@ def test_camera_page_returns_annotated_frames(app_url, browser_factory, fer_data
         page.wait_for_timeout(1500)
         screenshot(page, "camera_page")
         assert page.get_by_text("Current probabilities").count() or page.locator(".js-plotly-plot").count()
+        # The sidebar sets how long labels are smoothed over, from the camera's default.
+        smoothing = page.get_by_role("slider", name="Label smoothing (seconds)")
+        assert smoothing.get_attribute("aria-valuenow") == f"{LiveSettings().time_constant:g}"
         _check_camera_downloads(page, tmp_path)
     finally:
         browser.close()
