@@ -9,7 +9,8 @@ from dataclasses import replace
 import streamlit as st
 
 from fer_core import Analyzer, DetectorConfig, ModelLoadError, Predictor
-from fer_core.inference.tta import TTA_LABELS, view_count
+from fer_core.inference.live import LiveSettings
+from fer_core.inference.tta import TTA_LABELS, default_evaluation, view_count
 from fer_core.runs.folder import architecture_line, read_run
 from fer_core.runs.registry import camera_model_path, default_model_path
 
@@ -31,12 +32,12 @@ def load_analyzer(path) -> tuple[Analyzer | None, str | None]:
 
 
 def run_line(path, live: bool = False) -> str:
-    """A shipped model's name and PublicTest accuracy as it is used: the camera runs one pass per face, photos use
-    the most accurate test-time augmentation mode (so the best evaluation)."""
+    """A shipped model's name and its PublicTest accuracy in the mode it runs in: the camera's test-time
+    augmentation (LiveSettings.tta) there, else the model's default (tta.default_evaluation)."""
     run = read_run(path.parent)
-    used = [run.evaluation] if live else list(run.evaluations.values())
-    accuracy = max((e["accuracy"] for e in used if e), default=None)
-    return f"**{run.name}**" + (f" ({accuracy:.1%} on PublicTest)" if accuracy is not None else "")
+    evaluation = (run.evaluations.get(LiveSettings().tta) if live
+                  else default_evaluation(run.settings, run.evaluations))
+    return f"**{run.name}**" + (f" ({evaluation['accuracy']:.1%} on PublicTest)" if evaluation else "")
 
 
 # Material icons ship with Streamlit's frontend (no emoji font or CDN needed).
@@ -76,18 +77,23 @@ def accuracy_sentence() -> str:
     """The default model's accuracy in one plain sentence, on faces as a camera delivers them where measured."""
     run = read_run(default_model_path().parent)
     raw = (run.scorecard or {}).get("raw")
+    scene = (run.scorecard or {}).get("scene")
     if raw:
+        found = (f" Put into larger pictures, turned and moved about, the same faces are found, aligned and read "
+                 f"right **{scene['accuracy']:.0%}** of the time, {scene['of_direct']:.0%} of that."
+                 if scene else "")
         return (f"On {raw['n']:,} faces it had not been trained on, in the pixels a camera delivers, the model "
                 f"names the emotion that FER2013's annotators chose **{raw['accuracy']:.0%}** of the time; happy "
-                "and surprised faces are easiest, disgust and fear hardest.")
-    accuracy = max((e["accuracy"] for e in run.evaluations.values()), default=None)
-    return "" if accuracy is None else f"On FER2013's test faces the model is right **{accuracy:.0%}** of the time."
+                "and surprised faces are easiest, disgust and fear hardest." + found)
+    evaluation = default_evaluation(run.settings, run.evaluations)
+    return "" if evaluation is None else (f"On FER2013's test faces the model is right **{evaluation['accuracy']:.0%}**"
+                                          " of the time.")
 
 
 def model_summary(analyzer: Analyzer | None = None) -> str:
     path = default_model_path()
     run = read_run(path.parent)
-    lines = [f"**{run.name}** (`{path}`)"]
+    lines = [f"**{run.name}**"]  # the folder's name: where it lies on the server is not the browser's business
     if run.settings:
         lines.append(f"- architecture: {architecture_line(run)}")
     if run.evaluation:

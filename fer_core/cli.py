@@ -10,14 +10,17 @@ import sys
 import warnings
 from pathlib import Path
 
-# The command line's stderr carries its own messages only. TensorFlow (loaded by train, ship, ensemble and by
-# evaluate on a model with no converted file) logs from C++ whatever level the caller asked for, and from Python
-# through absl and warnings, so all three are silenced before it can load.
-os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
-logging.getLogger("absl").setLevel(logging.ERROR)
-warnings.filterwarnings("ignore", module=r"(keras|tensorflow|absl|google)(\.|$)")
+from fer_core.inference.tta import TTA_MODES  # numpy and OpenCV only: keeps --help fast
 
-from fer_core.inference.tta import TTA_MODES  # noqa: E402  (numpy and OpenCV only: keeps --help fast)
+
+def _quiet_tensorflow() -> None:
+    """The command line's stderr carries its own messages only. TensorFlow (loaded by train, ship, ensemble and by
+    evaluate on a model with no converted file) logs from C++ whatever level the caller asked for, and from Python
+    through absl and warnings, so all three are silenced before it can load. Done by main(), not on import, so that
+    importing this module changes nothing for a program that uses the library."""
+    os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", module=r"(keras|tensorflow|absl|google)(\.|$)")
 
 
 def _add_train(sub) -> None:
@@ -71,14 +74,25 @@ def _add_detector_options(p) -> None:
     p.add_argument("--detector", choices=METHODS, default=None,
                    help=f"face detector: yunet (a small CNN) or haar (OpenCV's cascade); default: {DEFAULT_METHOD}")
     p.add_argument("--score-threshold", type=float, metavar="S",
-                   help="YuNet: keep faces scored at least S, in [0, 1] (default: 0.6)")
+                   help="YuNet: keep faces scored at least S, in [0, 1] (default: 0.6); in a photo where none "
+                        "reaches S, those scored at least 0.3 are kept unless --no-retry")
+    p.add_argument("--no-retry", dest="retry", action="store_false", default=None,
+                   help="YuNet: keep only faces that reach the score threshold, even when that leaves none")
     p.add_argument("--no-align", dest="align", action="store_false", default=None,
                    help="crop faces from their boxes instead of aligning YuNet's landmarks to FER2013's pose")
 
 
+# DetectorConfig fields a command's flags may set; a flag left out keeps the command's own default.
+DETECTOR_FLAGS = ("method", "score_threshold", "align", "scale_factor", "min_neighbors", "min_face", "max_side")
+
+
 def _detector_overrides(args) -> dict:
-    return {k: v for k, v in {"method": args.detector, "score_threshold": args.score_threshold,
-                              "align": args.align}.items() if v is not None}
+    """The detector settings the command line gave (--detector names the method), for any command."""
+    given = {name: getattr(args, "detector" if name == "method" else name, None) for name in DETECTOR_FLAGS}
+    overrides = {name: value for name, value in given.items() if value is not None}
+    if getattr(args, "retry", None) is False:
+        overrides["retry_threshold"] = None
+    return overrides
 
 
 def _add_tta_options(p) -> None:
@@ -281,6 +295,7 @@ def console_main() -> int:
 
 
 def main(argv=None, prog: str = "python -m fer_core") -> int:
+    _quiet_tensorflow()
     args = build_parser(prog).parse_args(argv)
     from fer_core.inference.predictor import ModelLoadError
 
@@ -302,9 +317,10 @@ def main(argv=None, prog: str = "python -m fer_core") -> int:
 
 
 def _run_analyze(args) -> int:
-    from fer_core.inference.files import run_analyze
+    from fer_core.analyze_command import run_analyze
+    from fer_core.inference.detect import DetectorConfig
 
-    return run_analyze(args)
+    return run_analyze(args, DetectorConfig(**_detector_overrides(args)))
 
 
 def run_video(args) -> int:

@@ -6,7 +6,17 @@ import ctypes
 import ctypes.util
 import os
 import platform
+import sys
 from pathlib import Path
+
+# TensorFlow turns on oneDNN's custom operations on CPUs with AVX-512 (and only there). Their numerics differ from
+# the default kernels', and their convolution gradients crash Grad-CAM (a segfault in conv2d_backprop_filter). The
+# switch is read once, when TensorFlow loads, so fer_core's __init__ imports this module before any part of fer_core
+# can import TensorFlow: the same kernels then run on every CPU. Setting TF_ENABLE_ONEDNN_OPTS=1 yourself still turns
+# them on. When the caller loaded TensorFlow first, with the switch unset, it comes too late: ONEDNN_MAY_BE_ON is then
+# True and explain.saliency avoids TensorFlow's gradients.
+ONEDNN_MAY_BE_ON = "tensorflow" in sys.modules and "TF_ENABLE_ONEDNN_OPTS" not in os.environ
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 # Instruction sets that change how fast a network trains here: AVX-512 lets oneDNN pick wider kernels, and
 # AVX-512 BF16 or AMX make a bfloat16 policy run natively instead of emulated.

@@ -26,7 +26,8 @@ st.caption("Frames are analysed in memory on this server and sent straight back;
 base = require_analyzer(live=True)
 if camera_model_path() != default_model_path():
     st.caption(f"The camera uses {run_line(camera_model_path(), live=True)}, a network light enough for every "
-               f"frame; photos and videos use the more accurate {run_line(default_model_path())}.")
+               f"frame; photos use the more accurate {run_line(default_model_path())}, which videos run one view "
+               "per frame.")
 if "camera" not in st.session_state:
     # One CameraSession per browser session (it keeps tracks between frames); the model inside is shared.
     st.session_state.camera = CameraSession(base.predictor)

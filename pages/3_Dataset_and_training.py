@@ -2,7 +2,6 @@
 shipped model and recorded experiment: curves, confusion, calibration, scorecards."""
 
 import os
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,12 +11,14 @@ import streamlit as st
 
 from app.support import load_predictor, page_setup
 from fer_core.inference.preprocess import to_model_input
-from fer_core.inference.tta import TTA_LABELS, view_count
-from fer_core.runs.folder import RunFiles, architecture_line, list_runs, member_runs, read_run, targets_line
-from fer_core.runs.registry import DEFAULT_MODEL, MODELS_DIR, known_runs
+from fer_core.inference.tta import TTA_LABELS, default_tta_mode, view_count
+from fer_core.runs.folder import RunFiles, architecture_line, member_runs, read_run, targets_line
+from fer_core.runs.registry import DEFAULT_MODEL, MODELS_DIR, known_runs, server_runs
 from fer_core.training.data import available_splits, count_faces, load_dataset, sample_faces
 from fer_core.training.evaluation import calibration, confusion_examples
 from fer_core.training.model_card import SCORECARD_TITLES
+
+SHIPPED, SERVER_RUNS = "Shipped models and experiments", "This server's training runs"
 
 page_setup("pages/3_Dataset_and_training.py")
 st.title("Dataset & training")
@@ -48,27 +49,26 @@ def recorded_distribution() -> None:
     """The default model's record of its training data: no dataset needed."""
     record = read_run(MODELS_DIR / DEFAULT_MODEL).settings.get("data_record")
     if not record:
-        st.info("Point the box above at a FER2013 folder or CSV to see its classes and faces.")
+        st.info("With FER2013 on this server (FER_DATA_DIR), its classes and sample faces show here.")
         return
-    st.markdown(f"The data the shipped models learnt from, as their training recorded it: `{record['source']}`, "
-                f"{record['layout']}; preprocessing: {record['preprocessing']}. With the dataset on disk, name it "
-                "above to see live counts and sample faces.")
+    st.markdown(f"The data the shipped models learnt from, as their training recorded it: {record['layout']}; "
+                f"preprocessing: {record['preprocessing']}. With the dataset on this server (set FER_DATA_DIR when "
+                "starting the app), its live counts and sample faces show here.")
     distribution(record["class_counts"], "Faces per class in the shipped models' training data")
 
 
 def dataset_section() -> None:
     st.header("Dataset")
-    path = st.text_input("FER2013 folder (train/ and test/ inside) or fer2013.csv",
-                         value=os.environ.get("FER_DATA_DIR", ""), key="data_path")
+    # The folder is the server operator's choice ($FER_DATA_DIR), never a browser's: the page shows what it finds.
+    path = os.environ.get("FER_DATA_DIR", "")
     if not path:
         recorded_distribution()
         return
-    if not os.path.exists(path):
-        st.warning(f"No dataset at {path}.")
-        return
-    splits = available_splits(path)
+    splits = available_splits(path) if os.path.exists(path) else []
     if not splits:
-        st.warning(f"{path} holds no FER2013 split or class folders.")
+        st.warning("The dataset this server was set up with (FER_DATA_DIR) holds no FER2013 split or class "
+                   "folders.")
+        recorded_distribution()
         return
     distribution({split: cached_counts(path, split) for split in splits}, "Faces per class")
 
@@ -117,8 +117,12 @@ def run_section(run: RunFiles, key: str) -> None:
         return
     evaluations = run.evaluations
     if len(evaluations) > 1:
-        mode = st.radio("Test-time augmentation", list(evaluations), horizontal=True, key=f"tta_{key}",
-                        format_func=lambda m: f"{TTA_LABELS[m]} ({view_count(m)} per face)")
+        # The run's default mode first shown: the figure its card and the other pages give.
+        default = default_tta_mode(run.settings, evaluations)
+        mode = st.radio("Test-time augmentation", list(evaluations), index=list(evaluations).index(default),
+                        horizontal=True, key=f"tta_{key}",
+                        format_func=lambda m: f"{TTA_LABELS[m]} ({view_count(m)} per face)"
+                        + (", the model's default" if m == default else ""))
         evaluation = evaluations[mode]
     st.markdown(f"Accuracy **{evaluation['accuracy']:.1%}**, macro-F1 **{evaluation['macro_f1']:.3f}** "
                 f"on {evaluation['n']:,} faces ({evaluation.get('split', 'test')} split)")
@@ -147,10 +151,10 @@ def cached_predictions(model_path: str, data: str, split: str):
 
 def inside_section(run: RunFiles, key: str) -> None:
     """With the dataset: the faces behind any confusion-matrix cell, and how well confidence matches accuracy."""
-    data = st.session_state.get("data_path", "")
+    data = os.environ.get("FER_DATA_DIR", "")
     if not run.model_path.is_file() or not data or not os.path.exists(data):
-        st.caption("Name the dataset above to see the faces behind each cell and the model's calibration "
-                   "(needs a run with its weights, as the shipped models have).")
+        st.caption("With FER2013 on this server (FER_DATA_DIR), the faces behind each cell and the model's "
+                   "calibration show here (for a run with its weights, as the shipped models have).")
         return
     st.subheader("Looking inside the model")
     if not st.toggle("Classify the validation faces", key=f"inside_{key}"):
@@ -229,15 +233,18 @@ def comparison_row(run: RunFiles) -> dict:
 
 def runs_section() -> None:
     st.header("Training runs")
-    folder = st.text_input("Another runs folder (each run is a folder written by `python -m fer_core train --out "
-                           "...`); empty: the shipped models and the experiments' records", value="",
-                           key="runs_folder")
-    runs = [read_run(run) for run in (list_runs(Path(folder)) if folder else known_runs())]
+    server = server_runs()
+    source = SHIPPED
+    if server:
+        source = st.radio("Runs", [SHIPPED, SERVER_RUNS], horizontal=True, key="runs_source",
+                          help="This server's own training runs are those in the folder its operator named in "
+                               "FER_RUNS_DIR.")
+    runs = [read_run(run) for run in (server if source == SERVER_RUNS else known_runs())]
     if not runs:
-        st.info(f"No training runs in {folder}.")
+        st.info("No training runs to show.")
         return
     names = [run.name for run in runs]
-    default = None if folder else DEFAULT_MODEL
+    default = DEFAULT_MODEL if source == SHIPPED else None
     first = names.index(default) if default in names else 0
     chosen = st.selectbox("Run", names, index=first, key="run",
                           format_func=lambda name: f"{name} (default model)" if name == default else name)

@@ -68,3 +68,25 @@ def test_the_camera_model_follows_its_own_override_then_fer_model(monkeypatch, t
     monkeypatch.setenv("FER_LIVE_MODEL", str(tiny_model))
     assert registry.camera_model_path() == tiny_model and str(registry.default_model_path()) == "/elsewhere/model.keras"
     assert LiveAnalyzer().analyzer.predictor.name == tiny_model.parent.name
+
+
+def test_between_detections_a_face_is_cropped_as_it_was_last_detected(live, monkeypatch):
+    """Each frame's crops come from the latest detections, landmarks included, so a face aligned on a detection
+    frame stays aligned, not box-framed, on the frames tracked in between."""
+    landmarks = ((40.0, 60.0), (80.0, 60.0), (60.0, 80.0), (45.0, 95.0), (75.0, 95.0))
+
+    def fake_detect(frame, config):
+        return [Detection(Box(20, 30, 80, 90), 0.9, landmarks)]
+
+    classified = []
+    original = live.analyzer.classify
+    monkeypatch.setattr(live_module, "detect", fake_detect)
+    monkeypatch.setattr(live.analyzer, "classify",
+                        lambda frame, faces: classified.append(faces) or original(frame, faces))
+    frame = np.random.default_rng(0).integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    for i in range(6):
+        live.process(frame, timestamp=i / 30)
+    assert len(classified) == 6
+    assert all(faces == [Detection(Box(20, 30, 80, 90), 0.9, landmarks)] for faces in classified)
+    live.reset()
+    assert live.last_detection == {}

@@ -17,7 +17,7 @@ from fer_core.training import ferplus
 from fer_core.training.data import load_dataset
 from fer_core.training.evaluation import evaluate_dataset
 from fer_core.training.scorecard import NO_FACE, end_to_end, format_scorecard, scorecard
-from helpers import face_scene
+from helpers import face_scene, write_folder_split
 
 
 def _unanimous_votes(dataset, path, relabel=None):
@@ -94,3 +94,23 @@ def test_cli_saves_the_scorecard_beside_the_model_and_in_its_card(tiny_model, sy
     assert {"original", "raw", "ferplus"} <= set(saved)
     card = (model_dir / "model_card.md").read_text()
     assert "## What users see" in card and "FER+ majority" in card
+
+
+def test_the_scene_measure_finds_aligns_and_scores_real_faces_pasted_into_scenes(fer_data_dir, tmp_path):
+    """`evaluate --scene` on 35 raw PublicTest faces (5 per class): each is found in its scene, most are aligned
+    from landmarks, and the share of the direct-crop accuracy is the ratio of the two accuracies."""
+    raw = load_dataset(fer_data_dir.parent / "fer2013_raw", "test")
+    chosen = np.concatenate([np.flatnonzero(raw.labels == k)[:5] for k in range(len(raw.classes))])
+    folder = tmp_path / "faces"
+    write_folder_split(folder, "test", raw.images[chosen], raw.labels[chosen])
+    result = run_cli("evaluate", "--data", str(folder), "--scene", str(folder), "--tta", "none",
+                     "--json", str(tmp_path / "card.json"))
+    assert result.returncode == 0, result.stderr
+    scene = json.loads((tmp_path / "card.json").read_text())["scene"]
+    assert scene["n"] == 35 and scene["detection_rate"] >= 0.9 and scene["aligned"] >= 0.8
+    assert scene["no_face"] == round(35 * (1 - scene["detection_rate"]))
+    assert scene["of_direct"] == pytest.approx(scene["accuracy"] / scene["direct_accuracy"])
+    # The direct crops are the same faces the scorecard's first measure scores, in the same TTA.
+    assert scene["direct_accuracy"] == pytest.approx(json.loads((tmp_path / "card.json").read_text())["original"]
+                                                     ["accuracy"])
+    assert "of direct crops" in result.stdout and scene["align"] is True

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-import fer_core
 from fer_core.inference.predictor import Predictor
 from fer_core.inference.preprocess import INPUT_SIZE, preprocess_face
+from fer_core.machine import ONEDNN_MAY_BE_ON
 
 if TYPE_CHECKING:
     import keras
@@ -105,7 +105,7 @@ def _gradients_are_safe() -> bool:
     of a convolution crash the process)."""
     import keras
 
-    return keras.backend.backend() == "tensorflow" and not fer_core.ONEDNN_MAY_BE_ON
+    return keras.backend.backend() == "tensorflow" and not ONEDNN_MAY_BE_ON
 
 
 def overlay(crop: np.ndarray, heat: np.ndarray, alpha: float = 0.45) -> np.ndarray:

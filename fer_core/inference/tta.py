@@ -88,3 +88,9 @@ def default_tta_mode(settings: dict, evaluations: dict[str, dict | None]) -> str
     """The mode a model runs by default: the one recorded when it was shipped (`ship --tta`), else best_tta_mode."""
     chosen = settings.get("tta_default")
     return tta_mode(chosen) if chosen else best_tta_mode(evaluations)
+
+
+def default_evaluation(settings: dict, evaluations: dict[str, dict | None]) -> dict | None:
+    """The evaluation of the mode a model runs by default: the one PublicTest figure that its card, the app's pages
+    and the explorer show for it."""
+    return evaluations.get(default_tta_mode(settings, evaluations))

@@ -41,3 +41,10 @@ def shipped_runs() -> list[Path]:
 def known_runs() -> list[Path]:
     """Every run the explorer can compare: the shipped models, then the experiments' records."""
     return shipped_runs() + list_runs(EXPERIMENTS_DIR)
+
+
+def server_runs() -> list[Path]:
+    """The training runs in $FER_RUNS_DIR, a folder the server's operator names (none when unset). The app offers
+    these and never a folder that a browser names, since it loads the models it finds."""
+    folder = os.environ.get("FER_RUNS_DIR")
+    return list_runs(Path(folder)) if folder else []

@@ -300,7 +300,7 @@ def model_card(run_dir) -> str:
     ]
     for mode, ev in evaluations.items():
         lines.append(f"| {TTA_LABELS[mode]} | {view_count(mode)} | {ev['accuracy']:.4f} | {ev['macro_f1']:.4f} |")
-    # Per-class figures describe the model as `analyze` and `evaluate` run it: in its most accurate mode.
+    # Per-class figures describe the model as `analyze` and `evaluate` run it: in its default mode.
     default = default_tta_mode(s, evaluations)
     default_ev = evaluations.get(default, {})
     lines += [

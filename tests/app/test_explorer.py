@@ -73,8 +73,9 @@ def test_two_runs_side_by_side(tiny_model, tmp_path, monkeypatch):
     monkeypatch.delenv("FER_DATA_DIR", raising=False)
     for name in ("run_a", "run_b"):
         shutil.copytree(tiny_model.parent, tmp_path / name, ignore=shutil.ignore_patterns("checkpoint"))
+    monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path))
     at = open_page("3_Dataset_and_training.py")
-    at.text_input(key="runs_folder").set_value(str(tmp_path)).run()
+    at.radio(key="runs_source").set_value("This server's training runs").run()
     assert not at.exception
     assert at.selectbox(key="run").options == ["run_a", "run_b"]
     assert at.selectbox(key="compare_b").value == "run_b"
@@ -93,8 +94,9 @@ def test_an_ensemble_shows_its_members(tiny_model, synthetic_dataset, tmp_path, 
     for member in members:
         shutil.copytree(tiny_model.parent, member, ignore=shutil.ignore_patterns("checkpoint"))
     build_ensemble(members, tmp_path / "runs" / "pair", data=synthetic_dataset / "folder")
+    monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path / "runs"))
     at = open_page("3_Dataset_and_training.py")
-    at.text_input(key="runs_folder").set_value(str(tmp_path / "runs")).run()
+    at.radio(key="runs_source").set_value("This server's training runs").run()
     assert not at.exception
     assert "ensemble, the mean of 2 networks" in " ".join(m.value for m in at.markdown)
     table = next(frame.value for frame in at.dataframe if "member" in frame.value)
@@ -115,8 +117,9 @@ def test_a_run_with_a_scorecard_shows_what_users_see(tiny_model, synthetic_datas
     data = synthetic_dataset / "folder"
     card = scorecard(Predictor.load(run / "model.keras"), data, tta="none", raw=data)
     (run / "scorecard.json").write_text(json.dumps(card))
+    monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path / "runs"))
     at = open_page("3_Dataset_and_training.py")
-    at.text_input(key="runs_folder").set_value(str(tmp_path / "runs")).run()
+    at.radio(key="runs_source").set_value("This server's training runs").run()
     assert not at.exception
     assert "What users see" in [h.value for h in at.subheader]
     table = next(frame.value for frame in at.dataframe if "measure" in frame.value)
@@ -140,11 +143,25 @@ def test_the_comparison_shows_targets_and_what_users_see(tiny_model, synthetic_d
     data = synthetic_dataset / "folder"
     card = scorecard(Predictor.load(votes / "model.keras"), data, tta="none", raw=data)
     (votes / "scorecard.json").write_text(json.dumps(card))
+    monkeypatch.setenv("FER_RUNS_DIR", str(tmp_path))
     at = open_page("3_Dataset_and_training.py")
-    at.text_input(key="runs_folder").set_value(str(tmp_path)).run()
+    at.radio(key="runs_source").set_value("This server's training runs").run()
     assert not at.exception
     comparison = at.dataframe[-1].value.set_index("run")
     assert comparison.loc["labels", "targets"] == "FER2013's labels"
     assert comparison.loc["votes", "targets"] == "FER+ votes, W = 0.7"
     assert comparison.loc["votes", "PublicTest in raw pixels"] == card["raw"]["accuracy"]
     assert comparison["PublicTest in raw pixels"].isna().tolist() == [True, False]
+
+
+def test_the_page_offers_no_box_for_a_server_path(monkeypatch, tmp_path):
+    """Folders come from the server's operator (FER_DATA_DIR, FER_RUNS_DIR), never from a browser, and the page
+    names none: a browser cannot make the server list or load files from where it points."""
+    monkeypatch.setenv("FER_DATA_DIR", str(tmp_path / "nothing"))
+    monkeypatch.delenv("FER_RUNS_DIR", raising=False)
+    at = open_page("3_Dataset_and_training.py")
+    assert not at.exception
+    assert len(at.text_input) == 0
+    assert not [r for r in at.radio if r.key == "runs_source"]  # no server runs, no choice of source
+    shown = " ".join([m.value for m in at.markdown] + [w.value for w in at.warning] + [i.value for i in at.info])
+    assert str(tmp_path) not in shown and "FER_DATA_DIR" in shown

@@ -16,6 +16,8 @@ def test_home_page_names_the_loaded_model(monkeypatch):
     assert read_run(MODELS_DIR / DEFAULT_MODEL).settings["arch"] in text and "PublicTest accuracy" in text
     raw = read_run(MODELS_DIR / DEFAULT_MODEL).scorecard["raw"]
     assert f"**{raw['accuracy']:.0%}** of the time" in text  # the accuracy in one plain sentence
+    scene = read_run(MODELS_DIR / DEFAULT_MODEL).scorecard["scene"]  # and what detection and alignment keep of it
+    assert f"**{scene['accuracy']:.0%}** of the time, {scene['of_direct']:.0%} of that" in text
     assert at.expander[0].label == "Model details"  # run ids and TTA modes stay out of the way
     labels = [link.label for link in at.get("page_link")]
     pages = ["Live camera", "Analyse photos", "Dataset & training", "Analyse a video"]
