@@ -10,7 +10,8 @@ from fer_core.inference.framing import FaceFraming  # noqa: E402
 from fer_core.inference.imageio import ImageDecodeError, decode_image, read_image  # noqa: E402
 from fer_core.inference.live import LiveAnalyzer  # noqa: E402
 from fer_core.inference.pipeline import Analyzer, FaceResult, analyze, default_analyzer  # noqa: E402
-from fer_core.inference.predictor import ModelLoadError, Predictor  # noqa: E402
+from fer_core.errors import ModelLoadError  # noqa: E402
+from fer_core.inference.predictor import Predictor  # noqa: E402
 from fer_core.inference.preprocess import preprocess_face, preprocess_faces  # noqa: E402
 from fer_core.labels import EMOTIONS  # noqa: E402
 

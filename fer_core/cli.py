@@ -297,7 +297,7 @@ def console_main() -> int:
 def main(argv=None, prog: str = "python -m fer_core") -> int:
     _quiet_tensorflow()
     args = build_parser(prog).parse_args(argv)
-    from fer_core.inference.predictor import ModelLoadError
+    from fer_core.errors import ModelLoadError
 
     expected: tuple[type[Exception], ...] = (ModelLoadError, FileNotFoundError, ValueError)
     if args.command == "video":  # PyAV loads with fer_core.inference.video; the other commands do without it

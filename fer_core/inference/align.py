@@ -11,10 +11,12 @@ size or angle, a centre outside its box) gets None, and `face_crop` falls back t
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import cv2
 import numpy as np
+from numpy.typing import ArrayLike
 
 from fer_core.inference.boxes import Box, Detection
 from fer_core.inference.framing import CROP_ZOOM, FaceFraming, crop_face
@@ -53,7 +55,7 @@ class Alignment(NamedTuple):
     face_px: float
 
 
-def fit_similarity(source: np.ndarray, target: np.ndarray, weights=None) -> np.ndarray:
+def fit_similarity(source: ArrayLike, target: ArrayLike, weights: Sequence[float] | None = None) -> np.ndarray:
     """The 2x3 similarity (no reflection) that carries source points onto target points with the least (weighted)
     squared error (the closed form of Umeyama 1991: as complex numbers, target = c * source + t)."""
     source, target = np.asarray(source, float), np.asarray(target, float)
@@ -68,7 +70,7 @@ def fit_similarity(source: np.ndarray, target: np.ndarray, weights=None) -> np.n
     return np.hstack([linear, offset[:, None]])
 
 
-def alignment(landmarks, weights=LANDMARK_WEIGHTS) -> Alignment:
+def alignment(landmarks: Sequence[tuple[float, float]], weights: Sequence[float] = LANDMARK_WEIGHTS) -> Alignment:
     """How five landmarks (image pixels, boxes.LANDMARK_NAMES order) sit against FER2013_TEMPLATE, fitted with these
     weights per landmark."""
     points = np.asarray(landmarks, float)
@@ -107,7 +109,7 @@ def zoomed(image_to_face: np.ndarray, zoom: float) -> np.ndarray:
 
 
 def aligned_crop(image: np.ndarray, detection: Detection, zoom: float = CROP_ZOOM,
-                 weights=LANDMARK_WEIGHTS) -> np.ndarray | None:
+                 weights: Sequence[float] = LANDMARK_WEIGHTS) -> np.ndarray | None:
     """The face warped to FER2013's pose, shown `zoom` times larger than FER2013's median face (framing.CROP_ZOOM),
     at about its own resolution; None when its landmarks are missing or implausible."""
     if detection.landmarks is None:

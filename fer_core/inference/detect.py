@@ -54,7 +54,7 @@ class DetectorConfig:
     # Warp faces with landmarks (YuNet) to FER2013's pose (fer_core.inference.align); the box framing serves the rest.
     align: bool = True
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise ValueError(f"unknown detector {self.method!r}; choose from {', '.join(METHODS)}")
 
@@ -70,7 +70,7 @@ def _cascade() -> cv2.CascadeClassifier:
     # CascadeClassifier keeps per-call scratch state, so each thread gets its own instance.
     cascade = getattr(_local, "cascade", None)
     if cascade is None:
-        cascade = cv2.CascadeClassifier(cv2.data.haarcascades + CASCADE_FILE)
+        cascade = cv2.CascadeClassifier(cv2.data.haarcascades + CASCADE_FILE)  # type: ignore[attr-defined]  # cv2.data: no stub
         if cascade.empty():
             raise RuntimeError(f"OpenCV's {CASCADE_FILE} is missing; install opencv-python-headless<5")
         _local.cascade = cascade

@@ -41,7 +41,8 @@ def draw_results(image: np.ndarray, results: list[FaceResult], numbered: bool = 
     return canvas
 
 
-def _put_label(canvas, label, x, y, h, color, font_scale, thickness) -> None:
+def _put_label(canvas: np.ndarray, label: str, x: int, y: int, h: int, color: tuple[int, int, int],
+               font_scale: float, thickness: int) -> None:
     (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, font_scale, thickness)
     top = y - th - base - 2 if y - th - base - 2 >= 0 else y + h
     cv2.rectangle(canvas, (x, top), (x + tw + 4, top + th + base + 2), color, cv2.FILLED)
@@ -49,7 +50,7 @@ def _put_label(canvas, label, x, y, h, color, font_scale, thickness) -> None:
                 cv2.LINE_AA)
 
 
-def _draw_score_bars(canvas, result: FaceResult, x: int, y: int, width: int, font_scale: float) -> None:
+def _draw_score_bars(canvas: np.ndarray, result: FaceResult, x: int, y: int, width: int, font_scale: float) -> None:
     row = max(8, int(22 * font_scale))
     for i, (name, p) in enumerate(result.scores.items()):
         top = y + i * row

@@ -52,7 +52,10 @@ def grad_cam(model: keras.Model, face: np.ndarray, target: int) -> np.ndarray:
     import tensorflow as tf
 
     networks = cam_networks(model)
-    probes = [keras.Model(net.inputs, [last_conv_layer(net).output, net.output]) for net in networks]
+    layers = [layer for layer in map(last_conv_layer, networks) if layer is not None]
+    if len(layers) != len(networks):
+        raise ValueError(f"{model.name} has no convolution with a spatial grid left for Grad-CAM to read")
+    probes = [keras.Model(net.inputs, [layer.output, net.output]) for net, layer in zip(networks, layers, strict=True)]
     with tf.GradientTape() as tape:
         outputs = [probe([face[None]], training=False) for probe in probes]
         features = [f for f, _ in outputs]

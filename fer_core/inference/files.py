@@ -3,8 +3,11 @@ behind the `analyze` command (fer_core.analyze_command) and the Ray engine (fer_
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import cv2
 
@@ -15,7 +18,7 @@ from fer_core.inference.pipeline import Analyzer, FaceResult
 from fer_core.inference.rows import FACE_COLUMNS, face_rows, rows_to_csv
 
 
-def expand_inputs(inputs) -> list[Path]:
+def expand_inputs(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
     """Files as given, and image files (by suffix) found recursively in folders, in sorted order."""
     paths: list[Path] = []
     for item in map(Path, inputs):
@@ -34,12 +37,12 @@ class ImageRecord:
     faces: list[FaceResult] = field(default_factory=list)
     error: str | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The JSON object `analyze --json` writes per image."""
         return {"image": self.image, "faces": [face.to_dict() for face in self.faces], "error": self.error}
 
 
-def analyze_file(path, analyzer: Analyzer, annotated: Path | None = None) -> ImageRecord:
+def analyze_file(path: str | os.PathLike[str], analyzer: Analyzer, annotated: Path | None = None) -> ImageRecord:
     """One image's record; its annotated copy written to `annotated` when given (whole or not at all)."""
     try:
         image = read_image(path)
@@ -52,7 +55,7 @@ def analyze_file(path, analyzer: Analyzer, annotated: Path | None = None) -> Ima
     return ImageRecord(str(path), results)
 
 
-def annotated_paths(paths, annotated_dir: Path | None) -> list[Path | None]:
+def annotated_paths(paths: Sequence[str | os.PathLike[str]], annotated_dir: Path | None) -> list[Path | None]:
     """Where each image's annotated copy goes: <stem>.png, numbered when stems repeat."""
     if annotated_dir is None:
         return [None] * len(paths)
@@ -60,8 +63,9 @@ def annotated_paths(paths, annotated_dir: Path | None) -> list[Path | None]:
     return [annotated_dir / f"{unique_name(Path(path).stem, used)}.png" for path in paths]
 
 
-def analyze_files(paths, analyzer: Analyzer, annotated_dir: Path | None = None, on_error=None,
-                  progress=None) -> list[ImageRecord]:
+def analyze_files(paths: Sequence[str | os.PathLike[str]], analyzer: Analyzer, annotated_dir: Path | None = None,
+                  on_error: Callable[[str | os.PathLike[str], str], None] | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> list[ImageRecord]:
     """One record per path; on_error(path, message) is called for each failure and progress(done, total) after
     each file."""
     records = []
@@ -74,7 +78,7 @@ def analyze_files(paths, analyzer: Analyzer, annotated_dir: Path | None = None, 
     return records
 
 
-def records_to_csv(records: list[ImageRecord], labels) -> str:
+def records_to_csv(records: Sequence[ImageRecord], labels: Sequence[str]) -> str:
     """One row per face of every readable image, in the columns of fer_core.inference.rows.face_rows."""
     rows = [row for record in records for row in face_rows(record.faces, labels, {"image": record.image})]
     return rows_to_csv(rows, ["image", *FACE_COLUMNS, *labels])

@@ -8,6 +8,7 @@ Faces with landmarks are aligned instead (fer_core.inference.align).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import cv2
@@ -43,7 +44,7 @@ def zoomed_framing(framing: FaceFraming, zoom: float) -> FaceFraming:
     return replace(framing, scale=framing.scale / zoom)
 
 
-def eye_angle(landmarks) -> float:
+def eye_angle(landmarks: Sequence[tuple[float, float]]) -> float:
     """Degrees the line from the right eye to the left eye (as the image shows them) rises against the x axis."""
     (rx, ry), (lx, ly) = landmarks[0], landmarks[1]
     return math.degrees(math.atan2(ly - ry, lx - rx))
@@ -61,6 +62,6 @@ def crop_face(image: np.ndarray, face: Detection | Box, framing: FaceFraming = F
     if angle == 0.0 and x0 >= 0 and y0 >= 0 and x0 + width <= image.shape[1] and y0 + height <= image.shape[0]:
         return image[y0:y0 + height, x0:x0 + width]
     matrix = cv2.getRotationMatrix2D((cx, cy), angle, 1.0)
-    matrix[:, 2] += (width / 2 - cx, height / 2 - cy)
+    matrix[:, 2] += np.array([width / 2 - cx, height / 2 - cy])
     return cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import warnings
 from pathlib import Path
 
@@ -55,7 +56,7 @@ def decode_image(data: bytes) -> np.ndarray:
     return image
 
 
-def read_image(path) -> np.ndarray:
+def read_image(path: str | os.PathLike[str]) -> np.ndarray:
     """An image file -> BGR uint8 (H, W, 3)."""
     path = Path(path)
     try:

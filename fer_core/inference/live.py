@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -52,7 +53,7 @@ class LiveAnalyzer:
     def labels(self) -> tuple[str, ...]:
         return self.analyzer.labels
 
-    def update_settings(self, **changes) -> None:
+    def update_settings(self, **changes: Any) -> None:
         """Change detector or smoothing settings between frames (e.g. from UI controls)."""
         self.settings = replace(self.settings, **changes)
         self.analyzer.detector = self.settings.detector

@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 @contextmanager
-def atomic_output(target) -> Iterator[Path]:
+def atomic_output(target: str | os.PathLike[str]) -> Iterator[Path]:
     """A hidden path to write target's content to, renamed to target when the block ends without an error and
     removed otherwise: an interrupted run leaves no partial output behind. The hidden name keeps target's suffix,
     which tells writers such as PyAV the format."""
@@ -22,7 +22,7 @@ def atomic_output(target) -> Iterator[Path]:
         partial.unlink(missing_ok=True)
 
 
-def write_atomically(path, data: str | bytes) -> None:
+def write_atomically(path: str | os.PathLike[str], data: str | bytes) -> None:
     """Write a file whole or not at all."""
     with atomic_output(path) as partial:
         if isinstance(data, str):

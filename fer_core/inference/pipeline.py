@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -13,6 +15,9 @@ from fer_core.inference.detect import DetectorConfig, detect
 from fer_core.inference.predictor import Predictor
 from fer_core.inference.preprocess import preprocess_faces
 from fer_core.inference.tta import tta_mode
+
+# Faces of an image as the classifier takes them: detections (with landmarks, when the detector gives them) or boxes.
+Faces = Sequence[Detection | Box]
 
 
 @dataclass(frozen=True)
@@ -28,8 +33,8 @@ class FaceResult:
     face_id: int | None = None
     detection: Detection | None = None
 
-    def to_dict(self) -> dict:
-        record = {"box": list(self.box), "emotion": self.emotion, "confidence": self.confidence,
+    def to_dict(self) -> dict[str, Any]:
+        record: dict[str, Any] = {"box": list(self.box), "emotion": self.emotion, "confidence": self.confidence,
                   "scores": dict(self.scores)}
         if self.face_id is not None:
             record["face_id"] = self.face_id
@@ -40,14 +45,15 @@ class FaceResult:
         return record
 
 
-def results_from_probabilities(faces, probabilities: np.ndarray, labels, face_ids=None) -> list[FaceResult]:
+def results_from_probabilities(faces: Faces, probabilities: np.ndarray, labels: Sequence[str],
+                               face_ids: Sequence[int] | None = None) -> list[FaceResult]:
     """faces: Detections or boxes, in the order of the probability rows; face_ids: tracking ids, one per face."""
     results = []
     for i, (face, p) in enumerate(zip(faces, probabilities, strict=True)):
         top = int(np.argmax(p))
         scores = {name: float(v) for name, v in zip(labels, p, strict=True)}
         detection = face if isinstance(face, Detection) else None
-        box = face.box if detection else Box(*face)
+        box = detection.box if detection is not None else Box(*face)
         face_id = None if face_ids is None else face_ids[i]
         results.append(FaceResult(box, labels[top], float(p[top]), scores, face_id, detection))
     return results
@@ -70,18 +76,18 @@ class Analyzer:
     def labels(self) -> tuple[str, ...]:
         return self.predictor.labels
 
-    def face_crops(self, image: np.ndarray, faces) -> list[np.ndarray]:
+    def face_crops(self, image: np.ndarray, faces: Faces) -> list[np.ndarray]:
         """The crops the model classifies for given faces of an image (Detections, or boxes), in the image's own
         channels: aligned to FER2013's pose from landmarks where the detector gave plausible ones, else framed from
         the box (fer_core.inference.align.face_crop)."""
         framing, align = self.detector.crop_framing, self.detector.align
         return [face_crop(image, face, framing, align) for face in faces]
 
-    def face_inputs(self, image: np.ndarray, faces, channel_order: str = "bgr") -> np.ndarray:
+    def face_inputs(self, image: np.ndarray, faces: Faces, channel_order: str = "bgr") -> np.ndarray:
         """The model's inputs for given faces of an image: face_crops, preprocessed."""
         return preprocess_faces(self.face_crops(image, faces), channel_order)
 
-    def classify(self, image: np.ndarray, faces, channel_order: str = "bgr") -> list[FaceResult]:
+    def classify(self, image: np.ndarray, faces: Faces, channel_order: str = "bgr") -> list[FaceResult]:
         """Classify given faces of an image (Detections, or boxes) in one batch."""
         probabilities = self.predictor.predict_proba(self.face_inputs(image, faces, channel_order), tta=self.tta)
         return results_from_probabilities(faces, probabilities, self.labels)

@@ -12,7 +12,9 @@ import logging
 import os
 import threading
 import zipfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +30,7 @@ ENGINES = ("auto", "tflite", "function")
 log = logging.getLogger(__name__)
 
 
-def _compile(model):
+def _compile(model: Any) -> Callable[[np.ndarray], np.ndarray]:
     """model(x, training=False) as a compiled function of the active backend (never model.predict)."""
     import keras
 
@@ -47,9 +49,9 @@ def _compile(model):
     if backend == "torch":
         import torch
 
-        def call(x):
+        def call(x: np.ndarray) -> np.ndarray:
             with torch.no_grad():
-                return keras.ops.convert_to_numpy(model(x, training=False))
+                return np.asarray(keras.ops.convert_to_numpy(model(x, training=False)))
 
         return call
     return lambda x: keras.ops.convert_to_numpy(model(x, training=False))
@@ -91,7 +93,7 @@ def _check_keras_file(path: Path) -> None:
         raise ModelLoadError(f"not a Keras .keras model file (truncated or wrong format): {path}")
 
 
-def load_keras_model(path):
+def load_keras_model(path: str | os.PathLike[str]) -> Any:
     """The Keras model in a .keras file (imports Keras and TensorFlow); ModelLoadError when it is not one of ours."""
     import keras
 
@@ -107,15 +109,16 @@ def load_keras_model(path):
     return model
 
 
-def inference_info(keras_path: Path, num_outputs: int) -> dict:
+def inference_info(keras_path: Path, num_outputs: int) -> dict[str, Any]:
     """What running a converted model needs besides its weights, from the run files beside the .keras file."""
     return {"labels": list(read_labels(keras_path, num_outputs)), "tta_default": read_tta_default(keras_path),
             "input_shape": [INPUT_SIZE, INPUT_SIZE, 1], "keras_sha256": tflite.file_digest(keras_path)}
 
 
-def _read_inference_info(folder: Path) -> dict:
+def _read_inference_info(folder: Path) -> dict[str, Any]:
     try:
-        return json.loads((folder / INFERENCE_FILE).read_text())
+        info: dict[str, Any] = json.loads((folder / INFERENCE_FILE).read_text())
+        return info
     except (OSError, ValueError):
         return {}
 
@@ -149,7 +152,7 @@ class Predictor:
     not choose.
     """
 
-    def __init__(self, model=None, labels=EMOTIONS, max_batch: int = 256, name: str = "",
+    def __init__(self, model: Any = None, labels: Sequence[str] = EMOTIONS, max_batch: int = 256, name: str = "",
                  engine: str = "auto", source: Path | None = None, tta_default: str = "none",
                  tflite_runner: tflite.TFLiteRunner | None = None):
         _check_engine(engine)
@@ -162,13 +165,13 @@ class Predictor:
         self.name = name or (model.name if model is not None else "model")
         self.max_batch = max_batch
         self.tta_default = tta_mode(tta_default)
+        self._fn: Callable[[np.ndarray], np.ndarray] | None = None
         if tflite_runner is not None:
             if engine == "function":
                 raise ValueError("a converted TFLite model runs on the tflite engine only")
             self._fn, self.engine = tflite_runner, "tflite"
             return
         self.engine = "function"
-        self._fn = None
         if engine != "function":
             try:
                 if not tflite.available():
@@ -183,7 +186,7 @@ class Predictor:
             self._fn = _compile(model)
 
     @property
-    def model(self):
+    def model(self) -> Any:
         """The Keras model (imports TensorFlow when it was not loaded yet)."""
         with self._model_lock:
             if self._model is None:
@@ -193,7 +196,7 @@ class Predictor:
             return self._model
 
     @classmethod
-    def load(cls, path=None, engine: str | None = None) -> Predictor:
+    def load(cls, path: str | os.PathLike[str] | None = None, engine: str | None = None) -> Predictor:
         """The model at path, a .keras or .tflite file (default: the shipped one); engine defaults to $FER_ENGINE,
         else "auto". A .keras file with its converted model.tflite beside it runs from that, without TensorFlow."""
         path = Path(path) if path else default_model_path()
@@ -222,8 +225,8 @@ class Predictor:
         except (ValueError, RuntimeError) as exc:
             raise ModelLoadError(f"not a TFLite model of 48x48 gray faces: {path} ({exc})") from exc
         info = _read_inference_info(path.parent)
-        labels = info.get("labels")
-        if len(labels or ()) != runner.outputs:
+        labels: Sequence[str] | None = info.get("labels")
+        if labels is None or len(labels) != runner.outputs:
             labels = read_labels(path, runner.outputs)
         return cls(None, labels, name=name, engine=engine, source=keras_path if keras_path.is_file() else None,
                    tta_default=info.get("tta_default") or read_tta_default(path), tflite_runner=runner)
@@ -239,5 +242,8 @@ class Predictor:
             return np.zeros((0, len(self.labels)), np.float32)
         views = tta_views(faces, mode)
         flat = views.reshape(-1, *faces.shape[1:])
-        out = np.concatenate([self._fn(flat[i:i + self.max_batch]) for i in range(0, len(flat), self.max_batch)])
-        return out.reshape(len(views), len(faces), -1).mean(axis=0).astype(np.float32, copy=False)
+        run = self._fn
+        assert run is not None  # set by __init__ on every path
+        out = np.concatenate([run(flat[i:i + self.max_batch]) for i in range(0, len(flat), self.max_batch)])
+        probabilities: np.ndarray = out.reshape(len(views), len(faces), -1).mean(axis=0).astype(np.float32, copy=False)
+        return probabilities

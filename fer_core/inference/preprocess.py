@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import cv2
 import numpy as np
 
@@ -84,10 +86,11 @@ def to_model_input(gray48: np.ndarray) -> np.ndarray:
 
 def preprocess_face(crop: np.ndarray, channel_order: str = "bgr") -> np.ndarray:
     """One face crop (any size; gray, BGR, RGB, BGRA or RGBA uint8) -> float32 (48, 48, 1)."""
-    return to_model_input(to_gray48(crop, channel_order))[0]
+    face: np.ndarray = to_model_input(to_gray48(crop, channel_order))[0]
+    return face
 
 
-def preprocess_faces(crops, channel_order: str = "bgr") -> np.ndarray:
+def preprocess_faces(crops: Sequence[np.ndarray], channel_order: str = "bgr") -> np.ndarray:
     """Many face crops -> float32 (N, 48, 48, 1); an empty list gives (0, 48, 48, 1)."""
     if len(crops) == 0:
         return np.zeros((0, INPUT_SIZE, INPUT_SIZE, 1), np.float32)

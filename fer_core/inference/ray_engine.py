@@ -9,9 +9,11 @@ machine, or a shared filesystem).
 
 from __future__ import annotations
 
+import os
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -19,9 +21,15 @@ from fer_core.inference.detect import DetectorConfig
 from fer_core.inference.files import ImageRecord, analyze_file, annotated_paths
 from fer_core.runs import registry
 
+if TYPE_CHECKING:  # PyAV loads with the video module, only when a video is processed
+    from fer_core.inference.video import VideoJob, VideoSummary
+
 # Files per batch handed to an actor: small enough to keep both workers busy on a few dozen files, large enough
 # that scheduling costs little beside the work.
 IMAGES_PER_BATCH = 4
+# A Ray Data batch: column name -> values.
+Batch = dict[str, Any]
+Progress = Callable[[int, int], None]
 
 
 def connect(address: str | None = None) -> None:
@@ -54,13 +62,14 @@ def connect(address: str | None = None) -> None:
 def cluster_cpus() -> int:
     import ray
 
-    return max(1, int(ray.cluster_resources().get("CPU", 1)))
+    resources: dict[str, float] = ray.cluster_resources()  # type: ignore[no-untyped-call]  # ray leaves it untyped
+    return max(1, int(resources.get("CPU", 1)))
 
 
-def _gather(results, column: str, inputs: list[str], progress: Callable | None = None) -> list:
+def _gather(results: Any, column: str, inputs: list[str], progress: Progress | None = None) -> list[Any]:
     """The unpickled results in the inputs' order, each index kept once (a retried batch may come back twice);
     an input with no result is an error, never a silent gap."""
-    found: dict = {}
+    found: dict[int, Any] = {}
     for row in results.iter_rows():
         found.setdefault(int(row["index"]), pickle.loads(row[column]))
         if progress:
@@ -74,21 +83,23 @@ def _gather(results, column: str, inputs: list[str], progress: Callable | None =
 class _ImageWorker:
     """One analyzer per actor; a batch of (index, path, annotated path) -> pickled ImageRecords by index."""
 
-    def __init__(self, model_path: str, detector: DetectorConfig, tta):
+    def __init__(self, model_path: str, detector: DetectorConfig, tta: str | None):
         from fer_core.inference.pipeline import Analyzer
         from fer_core.inference.predictor import Predictor
 
         self.analyzer = Analyzer(Predictor.load(model_path), detector, tta=tta)
 
-    def __call__(self, batch: dict) -> dict:
+    def __call__(self, batch: Batch) -> Batch:
         records = [pickle.dumps(analyze_file(path, self.analyzer, Path(annotated) if annotated else None))
                    for path, annotated in zip(batch["path"], batch["annotated"], strict=True)]
         return {"index": np.asarray(batch["index"]), "record": np.array(records, dtype=object)}
 
 
-def analyze_files_on_ray(paths, model_path, detector: DetectorConfig, tta, annotated_dir: Path | None = None,
+def analyze_files_on_ray(paths: Sequence[str | os.PathLike[str]], model_path: str | os.PathLike[str],
+                         detector: DetectorConfig, tta: str | None, annotated_dir: Path | None = None,
                          address: str | None = None, workers: int | None = None,
-                         on_error: Callable | None = None, progress: Callable | None = None) -> list[ImageRecord]:
+                         on_error: Callable[[str, str], None] | None = None,
+                         progress: Progress | None = None) -> list[ImageRecord]:
     """The records analyze_files would give, computed by `workers` actors (default: one per CPU of the cluster).
 
     Ray Data restarts a dead actor and retries its batches (max_restarts=-1, max_task_retries=-1 are its defaults
@@ -103,7 +114,7 @@ def analyze_files_on_ray(paths, model_path, detector: DetectorConfig, tta, annot
         _ImageWorker, fn_constructor_kwargs={"model_path": str(model_path), "detector": detector, "tta": tta},
         batch_size=IMAGES_PER_BATCH, compute=ray.data.ActorPoolStrategy(size=workers or cluster_cpus()),
         num_cpus=1)
-    records = _gather(results, "record", [item["path"] for item in items], progress)
+    records: list[ImageRecord] = _gather(results, "record", [str(item["path"]) for item in items], progress)
     for record in records:
         if record.error and on_error:
             on_error(record.image, record.error)
@@ -113,13 +124,13 @@ def analyze_files_on_ray(paths, model_path, detector: DetectorConfig, tta, annot
 class _VideoWorker:
     """One model per actor; a batch of video jobs -> pickled VideoSummaries by index, files written by the job."""
 
-    def __init__(self, model_path: str, every: int, detector_overrides: dict):
+    def __init__(self, model_path: str, every: int, detector_overrides: dict[str, Any]):
         from fer_core.inference.predictor import Predictor
 
         self.predictor = Predictor.load(model_path)
         self.every, self.detector_overrides = every, detector_overrides
 
-    def __call__(self, batch: dict) -> dict:
+    def __call__(self, batch: Batch) -> Batch:
         from fer_core.inference.video import VideoJob, run_video_job
 
         summaries = []
@@ -130,8 +141,9 @@ class _VideoWorker:
         return {"index": np.asarray(batch["index"]), "summary": np.array(summaries, dtype=object)}
 
 
-def process_videos_on_ray(jobs, model=None, every: int = 1, detector_overrides: dict | None = None,
-                          address: str | None = None, workers: int | None = None) -> list:
+def process_videos_on_ray(jobs: Sequence[VideoJob], model: str | os.PathLike[str] | None = None, every: int = 1,
+                          detector_overrides: dict[str, Any] | None = None, address: str | None = None,
+                          workers: int | None = None) -> list[VideoSummary]:
     """The video jobs spread over the cluster, one video per task (tracking needs a video's frames in order); the
     summaries come back in the jobs' order. Ray Data restarts a dead actor and retries its work (max_restarts=-1 and
     max_task_retries=-1 are its defaults for actor pools)."""

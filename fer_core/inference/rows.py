@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -14,7 +16,8 @@ from fer_core.inference.pipeline import FaceResult
 FACE_COLUMNS = ("face", "x", "y", "w", "h", "emotion", "confidence")
 
 
-def face_rows(results: list[FaceResult], labels, context: dict | None = None, id_column: str = "face") -> list[dict]:
+def face_rows(results: Sequence[FaceResult], labels: Sequence[str], context: Mapping[str, Any] | None = None,
+              id_column: str = "face") -> list[dict[str, Any]]:
     """One flat dict per face: the context's columns (an image name, or a frame and its time), the face (its
     tracking id, else its number), its box, emotion and confidence, then one column per class."""
     rows = []
@@ -27,7 +30,7 @@ def face_rows(results: list[FaceResult], labels, context: dict | None = None, id
     return rows
 
 
-def rows_to_csv(rows: list[dict], columns=None) -> str:
+def rows_to_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:
     buffer = io.StringIO()
     columns = columns or (list(rows[0]) if rows else [])
     writer = csv.DictWriter(buffer, columns, extrasaction="ignore")
@@ -36,7 +39,7 @@ def rows_to_csv(rows: list[dict], columns=None) -> str:
     return buffer.getvalue()
 
 
-def group_summary(results: list[FaceResult], labels) -> dict:
+def group_summary(results: Sequence[FaceResult], labels: Sequence[str]) -> dict[str, Any]:
     """How many faces show each top emotion, the mean probability per class, and the most common emotion."""
     counts = {name: 0 for name in labels}
     for r in results:

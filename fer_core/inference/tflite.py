@@ -13,7 +13,9 @@ import hashlib
 import os
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -27,19 +29,20 @@ def available() -> bool:
     """True when Keras runs on TensorFlow, whose converter turns a Keras model into TFLite."""
     import keras
 
-    return keras.backend.backend() == "tensorflow"
+    return bool(keras.backend.backend() == "tensorflow")
 
 
-def convert(model) -> bytes:
+def convert(model: Any) -> bytes:
     """The Keras model's inference function as a float32 TFLite flatbuffer (imports TensorFlow)."""
     import tensorflow as tf
 
     with tempfile.TemporaryDirectory() as saved:
         model.export(saved, format="tf_saved_model", verbose=False)
-        return tf.lite.TFLiteConverter.from_saved_model(saved).convert()
+        content: bytes = tf.lite.TFLiteConverter.from_saved_model(saved).convert()
+        return content
 
 
-def file_digest(path) -> str:
+def file_digest(path: str | os.PathLike[str]) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
@@ -47,7 +50,7 @@ def cache_dir() -> Path:
     return Path(os.environ.get("FER_CACHE_DIR") or Path.home() / ".cache" / "fer_core")
 
 
-def converted(model, keras_path: Path) -> bytes:
+def converted(model: Any, keras_path: Path) -> bytes:
     """convert(model), read from the cache when this exact .keras file was converted before."""
     cached = cache_dir() / "tflite" / f"{file_digest(keras_path)}.tflite"
     try:
@@ -70,7 +73,7 @@ _announced = False
 
 
 @contextlib.contextmanager
-def _quiet_stderr_once():
+def _quiet_stderr_once() -> Iterator[None]:
     """LiteRT writes "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." straight to file descriptor 2 when a
     process makes its first interpreter, and no setting silences it. Command-line tools must print only their own
     messages, so descriptor 2 points at /dev/null while that first interpreter is made."""
@@ -92,7 +95,7 @@ def _quiet_stderr_once():
         _announced = True
 
 
-def _make_interpreter(content: bytes, threads: int):
+def _make_interpreter(content: bytes, threads: int) -> Any:
     from ai_edge_litert.interpreter import Interpreter
 
     with _quiet_stderr_once():
@@ -114,7 +117,7 @@ class TFLiteRunner:
     def __init__(self, content: bytes, threads: int | None = None):
         self.content = content
         self.threads = threads or usable_cores()
-        self._free: list[list] = []
+        self._free: list[list[Any]] = []
         self._lock = threading.Lock()
         first = self._take()  # validates the model before the first call
         shape = tuple(first[0].get_input_details()[0]["shape"][1:])
@@ -129,7 +132,7 @@ class TFLiteRunner:
         with self._lock:
             return len(self._free)
 
-    def _take(self) -> list:
+    def _take(self) -> list[Any]:
         """[interpreter, input index, output index, batch size it is allocated for]."""
         with self._lock:
             if self._free:
@@ -138,7 +141,7 @@ class TFLiteRunner:
         source = interpreter.get_input_details()[0]
         return [interpreter, source["index"], interpreter.get_output_details()[0]["index"], int(source["shape"][0])]
 
-    def _give_back(self, entry: list) -> None:
+    def _give_back(self, entry: list[Any]) -> None:
         with self._lock:
             self._free.append(entry)
 

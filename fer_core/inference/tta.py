@@ -13,8 +13,13 @@ that do not choose use the most accurate one, unless a cheaper one is within MIN
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
 import cv2
 import numpy as np
+
+T = TypeVar("T", bound=Mapping[str, Any])
 
 TTA_MODES = ("none", "mirror", "multi")
 TTA_LABELS = {"none": "plain", "mirror": "mirror TTA", "multi": "multi-view TTA"}
@@ -24,7 +29,7 @@ MULTI_GRID = ((0, 0, 1.0, 0.0), (2, 0, 1.0, 0.0), (-2, 0, 1.0, 0.0), (0, 2, 1.0,
               (0, 0, 0.95, 0.0), (0, 0, 1.05, 0.0), (0, 0, 1.0, -5.0), (0, 0, 1.0, 5.0))
 
 
-def tta_mode(value) -> str:
+def tta_mode(value: str | bool | np.bool_) -> str:
     """A TTA mode from a mode name or a bool (True: "mirror", False: "none", as the flag meant before "multi")."""
     if isinstance(value, (bool, np.bool_)):
         return "mirror" if value else "none"
@@ -33,7 +38,7 @@ def tta_mode(value) -> str:
     return value
 
 
-def view_count(mode) -> int:
+def view_count(mode: str | bool) -> int:
     return {"none": 1, "mirror": 2, "multi": 2 * len(MULTI_GRID)}[tta_mode(mode)]
 
 
@@ -42,14 +47,14 @@ def _warp(faces: np.ndarray, dx: float, dy: float, zoom: float, degrees: float) 
         return faces
     n, h, w, _ = faces.shape
     matrix = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), degrees, zoom)
-    matrix[:, 2] += (dx, dy)
+    matrix[:, 2] += np.array([dx, dy])
     out = np.empty_like(faces)
     for i in range(n):
         out[i, :, :, 0] = cv2.warpAffine(faces[i, :, :, 0], matrix, (w, h), borderMode=cv2.BORDER_REFLECT_101)
     return out
 
 
-def tta_views(faces: np.ndarray, mode) -> np.ndarray:
+def tta_views(faces: np.ndarray, mode: str | bool) -> np.ndarray:
     """float32 (N, H, W, 1) faces -> (view_count(mode), N, H, W, 1) views; view 0 is the faces themselves."""
     mode = tta_mode(mode)
     faces = np.ascontiguousarray(faces, dtype=np.float32)
@@ -66,13 +71,16 @@ def tta_views(faces: np.ndarray, mode) -> np.ndarray:
 MIN_GAIN = 0.003
 
 
-def best_tta_mode(evaluations: dict[str, dict | None]) -> str:
+def best_tta_mode(evaluations: Mapping[str, Mapping[str, Any] | None]) -> str:
     """The most accurate mode, where each costlier mode must beat the best cheaper one by more than MIN_GAIN;
     "none" unless the plain evaluation and at least one TTA evaluation are there to compare."""
     scores = {}
     for mode in TTA_MODES:
+        evaluation = evaluations.get(mode)
+        if evaluation is None:
+            continue
         try:
-            scores[mode] = float(evaluations[mode]["accuracy"])
+            scores[mode] = float(evaluation["accuracy"])
         except (KeyError, TypeError, ValueError):
             continue
     if "none" not in scores:
@@ -84,13 +92,13 @@ def best_tta_mode(evaluations: dict[str, dict | None]) -> str:
     return best
 
 
-def default_tta_mode(settings: dict, evaluations: dict[str, dict | None]) -> str:
+def default_tta_mode(settings: Mapping[str, Any], evaluations: Mapping[str, Mapping[str, Any] | None]) -> str:
     """The mode a model runs by default: the one recorded when it was shipped (`ship --tta`), else best_tta_mode."""
     chosen = settings.get("tta_default")
     return tta_mode(chosen) if chosen else best_tta_mode(evaluations)
 
 
-def default_evaluation(settings: dict, evaluations: dict[str, dict | None]) -> dict | None:
+def default_evaluation(settings: Mapping[str, Any], evaluations: Mapping[str, T | None]) -> T | None:
     """The evaluation of the mode a model runs by default: the one PublicTest figure that its card, the app's pages
     and the explorer show for it."""
     return evaluations.get(default_tta_mode(settings, evaluations))

@@ -4,15 +4,18 @@ per-frame CSV. Audio is dropped; frame rate and size are kept."""
 from __future__ import annotations
 
 import csv
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import IO, Any, cast
 
 import av
 import numpy as np
+from av.video.stream import VideoStream
 
 from fer_core.inference.draw import draw_results
 from fer_core.inference.live import LiveAnalyzer, LiveSettings
@@ -23,6 +26,9 @@ from fer_core.inference.rows import FACE_COLUMNS, face_rows
 
 # H.264 in MP4 plays in every browser; PyAV's wheels ship libx264. MPEG-4 Part 2 is the fallback where it is missing.
 CODECS = ("libx264", "mpeg4")
+# A video's source or destination: a path, or a binary file object (the app works in memory, never on disk).
+Media = str | os.PathLike[str] | IO[bytes]
+Rows = list[dict[str, Any]]
 CSV_FIELDS = ["frame", "time_s", "face_id", *FACE_COLUMNS[1:]]
 
 
@@ -42,15 +48,15 @@ class VideoSummary:
     cancelled: bool = False
 
 
-def _open_output(target, fps: Fraction, width: int, height: int):
+def _open_output(target: Media, fps: Fraction, width: int, height: int) -> tuple[Any, VideoStream, str]:
     """target: a path, or a seekable binary file object (e.g. io.BytesIO) that receives MP4 bytes."""
-    if isinstance(target, (str, Path)):
-        container = av.open(str(target), mode="w")
+    if isinstance(target, (str, os.PathLike)):
+        container = av.open(os.fspath(target), mode="w")
     else:
         container = av.open(target, mode="w", format="mp4")
     for name in CODECS:
         try:
-            stream = container.add_stream(name, rate=fps)
+            stream = cast(VideoStream, container.add_stream(name, rate=fps))
         except (av.FFmpegError, ValueError):
             continue
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
@@ -64,10 +70,14 @@ def _open_output(target, fps: Fraction, width: int, height: int):
 class _Outputs:
     """Where a video's results go: the annotated video (cropped to even sides for yuv420p), the CSV, on_rows."""
 
-    def __init__(self, out, csv_path, labels, fps, width: int, height: int, on_rows):
+    def __init__(self, out: Media | None, csv_path: str | os.PathLike[str] | None, labels: Sequence[str],
+                 fps: Fraction, width: int, height: int, on_rows: Callable[[Rows], None] | None):
         self.even_w, self.even_h = width - width % 2, height - height % 2
-        self.video = self.stream = self.codec = None
-        self.csv_file = self.writer = None
+        self.video: Any = None
+        self.stream: VideoStream | None = None
+        self.codec: str | None = None
+        self.csv_file: IO[str] | None = None
+        self.writer: csv.DictWriter[str] | None = None
         self.on_rows = on_rows
         if csv_path:
             self.csv_file = open(csv_path, "w", newline="")
@@ -76,20 +86,20 @@ class _Outputs:
         if out is not None:
             self.video, self.stream, self.codec = _open_output(out, fps, self.even_w, self.even_h)
 
-    def rows(self, rows: list[dict]) -> None:
+    def rows(self, rows: Rows) -> None:
         if self.writer:
             self.writer.writerows(rows)
         if self.on_rows:
             self.on_rows(rows)
 
     def frame(self, image: np.ndarray, results: list[FaceResult]) -> None:
-        if self.video:
+        if self.video and self.stream:
             annotated = np.ascontiguousarray(draw_results(image, results)[:self.even_h, :self.even_w])
             for packet in self.stream.encode(av.VideoFrame.from_ndarray(annotated, format="bgr24")):
                 self.video.mux(packet)
 
     def close(self) -> None:
-        if self.video:
+        if self.video and self.stream:
             for packet in self.stream.encode():
                 self.video.mux(packet)
             self.video.close()
@@ -97,19 +107,20 @@ class _Outputs:
             self.csv_file.close()
 
 
-def _open_input(source):
+def _open_input(source: Media) -> tuple[Any, VideoStream]:
     try:
-        container = av.open(str(source) if isinstance(source, (str, Path)) else source)
-        stream = container.streams.video[0]
+        container = av.open(os.fspath(source) if isinstance(source, (str, os.PathLike)) else source)
+        stream: VideoStream = container.streams.video[0]
     except (av.FFmpegError, IndexError, OSError) as exc:
         raise VideoError(f"not a readable video: {exc}") from exc
     stream.thread_type = "AUTO"
     return container, stream
 
 
-def process_video(source, out=None, csv_path=None, every: int = 1, predictor: Predictor | None = None,
+def process_video(source: Media, out: Media | None = None, csv_path: str | os.PathLike[str] | None = None,
+                  every: int = 1, predictor: Predictor | None = None,
                   settings: LiveSettings = LiveSettings(), progress: Callable[[int, int], None] | None = None,
-                  cancel: Callable[[], bool] | None = None, on_rows: Callable[[list[dict]], None] | None = None
+                  cancel: Callable[[], bool] | None = None, on_rows: Callable[[Rows], None] | None = None
                   ) -> VideoSummary:
     """Analyse every `every`-th frame of a video (the frames between keep the last results on the annotated video).
 
@@ -124,7 +135,9 @@ def process_video(source, out=None, csv_path=None, every: int = 1, predictor: Pr
     live = LiveAnalyzer(predictor or Predictor.load(), settings)
     outputs = _Outputs(out, csv_path, live.labels, fps, width, height, on_rows)
     started = time.perf_counter()
-    index, results, face_ids, cancelled = 0, [], set(), False
+    index, cancelled = 0, False
+    results: list[FaceResult] = []
+    face_ids: set[int] = set()
     try:
         for frame in container.decode(stream):
             if cancel and cancel():
@@ -134,7 +147,7 @@ def process_video(source, out=None, csv_path=None, every: int = 1, predictor: Pr
             time_s = float(frame.time) if frame.time is not None else index / float(fps)
             if index % every == 0:
                 results = live.process(image, time_s)
-                face_ids.update(r.face_id for r in results)
+                face_ids.update(r.face_id for r in results if r.face_id is not None)
                 context = {"frame": index, "time_s": round(time_s, 4)}
                 outputs.rows(face_rows(results, live.labels, context, id_column="face_id"))
             outputs.frame(image, results)
@@ -159,7 +172,8 @@ class VideoJob:
     csv: str | None
 
 
-def video_jobs(inputs, out=None, csv_path=None, out_dir=None) -> list[VideoJob]:
+def video_jobs(inputs: Sequence[str], out: str | None = None, csv_path: str | None = None,
+               out_dir: str | None = None) -> list[VideoJob]:
     """The `video` command's work: one input to --out/--csv, or any number into --out-dir as <stem>.mp4/.csv."""
     missing = [path for path in inputs if not Path(path).is_file()]
     if missing:
@@ -179,7 +193,8 @@ def video_jobs(inputs, out=None, csv_path=None, out_dir=None) -> list[VideoJob]:
     return [VideoJob(str(inputs[0]), out, csv_path)]
 
 
-def run_video_job(job: VideoJob, every: int = 1, model=None, detector_overrides: dict | None = None,
+def run_video_job(job: VideoJob, every: int = 1, model: str | os.PathLike[str] | None = None,
+                  detector_overrides: dict[str, Any] | None = None,
                   progress: Callable[[int, int], None] | None = None, predictor: Predictor | None = None
                   ) -> VideoSummary:
     """One video into its files, each written whole or not at all (an interrupted run leaves none behind)."""

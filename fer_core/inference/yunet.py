@@ -19,7 +19,7 @@ MODEL_FILE = MODELS_DIR / "yunet" / "yunet_s_640_640.onnx"
 _local = threading.local()
 
 
-def _load(model: Path, score_threshold: float):
+def _load(model: Path, score_threshold: float) -> cv2.FaceDetectorYN:
     if not model.is_file():
         raise ModelLoadError(f"YuNet face detector not found: {model} (it ships in the repository's models/yunet/)")
     try:
@@ -29,7 +29,7 @@ def _load(model: Path, score_threshold: float):
         raise ModelLoadError(f"{model} is not a YuNet ONNX model OpenCV can run: {error.msg.strip()}") from None
 
 
-def _detector(model: Path, score_threshold: float):
+def _detector(model: Path, score_threshold: float) -> cv2.FaceDetectorYN:
     # A FaceDetectorYN keeps its input size and buffers between calls, so each thread gets its own.
     cache = getattr(_local, "detectors", None)
     if cache is None:

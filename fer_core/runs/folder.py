@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 MODEL_FILE = "model.keras"  # the best epoch on validation
 # What inference loads without TensorFlow: the model converted to TFLite, and what using it needs (labels, the
@@ -37,14 +39,14 @@ class RunFiles:
 
     name: str
     folder: Path
-    settings: dict
-    history: list[dict]
+    settings: dict[str, Any]
+    history: list[dict[str, float | None]]
     # Evaluations present, by test-time augmentation mode ("none", "mirror", "multi"), cheapest first.
-    evaluations: dict[str, dict] = field(default_factory=dict)
-    scorecard: dict | None = None  # fer_core.training.scorecard: raw pixels, FER+ majority, end to end
+    evaluations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    scorecard: dict[str, Any] | None = None  # fer_core.training.scorecard: raw pixels, FER+ majority, end to end
 
     @property
-    def evaluation(self) -> dict | None:
+    def evaluation(self) -> dict[str, Any] | None:
         """The plain (one view per face) evaluation."""
         return self.evaluations.get("none")
 
@@ -57,18 +59,21 @@ class RunFiles:
         return self.settings.get("arch") == ENSEMBLE_ARCH
 
 
-def _json(path: Path) -> dict | None:
-    return json.loads(path.read_text()) if path.is_file() else None
+def _json(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    found: dict[str, Any] = json.loads(path.read_text())
+    return found
 
 
-def read_history(path: Path) -> list[dict]:
+def read_history(path: Path) -> list[dict[str, float | None]]:
     if not path.is_file():
         return []
     with open(path, newline="") as f:
         return [{k: float(v) if v not in ("", None) else None for k, v in row.items()} for row in csv.DictReader(f)]
 
 
-def read_run(folder) -> RunFiles:
+def read_run(folder: str | os.PathLike[str]) -> RunFiles:
     folder = Path(folder)
     found = {mode: _json(folder / name) for mode, name in EVALUATION_FILES.items()}
     return RunFiles(
@@ -95,7 +100,7 @@ def list_runs(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if (p / SETTINGS_FILE).is_file())
 
 
-def targets_line(settings: dict) -> str:
+def targets_line(settings: dict[str, Any]) -> str:
     """What a run's network learned from, in words: the same in its model card and in the explorer."""
     if settings.get("ferplus"):
         return f"FER+ votes, W = {settings.get('ferplus_weight')}"

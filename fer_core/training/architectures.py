@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import keras
 from keras import layers, regularizers
 
@@ -81,8 +83,9 @@ def vgg_full5(num_classes: int) -> keras.Model:
     return vgg(num_classes, widths=(16, 32, 64, 128, 256))
 
 
-ARCHITECTURES = {"mini_xception": mini_xception, "vgg": vgg, "vgg_fast": vgg_fast,
-                 "vgg_fast_wide": vgg_fast_wide, "vgg_full5": vgg_full5}
+ARCHITECTURES: dict[str, Callable[[int], keras.Model]] = {
+    "mini_xception": mini_xception, "vgg": vgg, "vgg_fast": vgg_fast, "vgg_fast_wide": vgg_fast_wide,
+    "vgg_full5": vgg_full5}
 
 
 def build_model(arch: str, num_classes: int = 7) -> keras.Model:

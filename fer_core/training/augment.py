@@ -12,9 +12,9 @@ def augment_batch(faces: np.ndarray, rng: np.random.Generator, max_rotation: flo
     out = np.empty_like(faces)
     n, h, w = faces.shape
     center = (w / 2.0, h / 2.0)
-    flips = rng.random(n) < 0.5
-    angles = rng.uniform(-max_rotation, max_rotation, n)
-    scales = rng.uniform(1 - max_scale, 1 + max_scale, n)
+    flips = rng.random(size=(n,)) < 0.5
+    angles = rng.uniform(-max_rotation, max_rotation, size=(n,))
+    scales = rng.uniform(1 - max_scale, 1 + max_scale, size=(n,))
     shifts = rng.uniform(-max_shift, max_shift, (n, 2)) * (w, h)
     for i in range(n):
         matrix = cv2.getRotationMatrix2D(center, angles[i], scales[i])

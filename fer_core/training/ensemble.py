@@ -79,7 +79,7 @@ def build_ensemble(run_dirs, out, data=None, split: str | None = None) -> dict:
                      "train_seconds": (r.evaluation or {}).get("train_seconds")} for r in runs],
         "data": str(data),
         "val_split": split,
-        "classes": list(classes[0]),
+        "classes": list(dataset.classes),
         "data_record": first.get("data_record") or data_record(data, ["train", split]),
         "parameters": int(model.count_params()),
         "train_images": first.get("train_images"),

@@ -131,7 +131,7 @@ def _kept_model(run) -> str:
     best_swa = max(run.history, key=lambda r: r.get("swa_val_accuracy") or -1.0, default=None)
     rule = ("each epoch and the running average of the weights from epoch "
             f"{swa_start} on (SWA, batch norm recalibrated on training faces) compete by validation accuracy")
-    if best_swa and (best_swa.get("swa_val_accuracy") or -1.0) > (best_epoch.get("val_accuracy") or -1.0):
+    if best_swa and (best_swa.get("swa_val_accuracy") or -1.0) > ((best_epoch or {}).get("val_accuracy") or -1.0):
         return f"{rule}; kept: the average of epochs {swa_start}-{int(best_swa['epoch'])}"
     return f"{rule}; kept: epoch {int(best_epoch['epoch'])}" if best_epoch else rule
 

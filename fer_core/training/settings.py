@@ -80,7 +80,7 @@ def add_arguments(parser) -> None:
             parser.add_argument(flag(field), dest=field.name, action="store_false" if field.default else "store_true",
                                 help=help_text)
             continue
-        kind = {"int": int, "int | None": int, "float": float}.get(field.type, str)
+        kind = {"int": int, "int | None": int, "float": float}.get(str(field.type), str)
         default = "" if extra.get("required") else " (default: %(default)s)"
         parser.add_argument(flag(field), dest=field.name, type=kind, default=field.default,
                             help=help_text + (default if field.default not in (None, "") else ""), **extra)

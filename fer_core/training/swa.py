@@ -30,7 +30,7 @@ class WeightAverage:
             self.mean = [m + (w - m) / self.count for m, w in zip(self.mean, weights, strict=True)]
 
     def save(self, path: Path) -> None:
-        np.savez(path, *self.mean, count=self.count)
+        np.savez(path, *(self.mean or []), count=self.count)
 
     @classmethod
     def load(cls, path: Path) -> WeightAverage:
@@ -50,13 +50,14 @@ def recalibrate_batch_norm(model: keras.Model, faces: np.ndarray) -> None:
         if not isinstance(layer, keras.layers.BatchNormalization):
             continue
         probe = keras.Model(model.input, layer.input)
-        total = total_sq = None
+        # Zero-dimensional sums that broadcast to the layer's channels at the first chunk.
+        total, total_sq = np.zeros(()), np.zeros(())
         count = 0
         for start in range(0, len(x), _CHUNK):
             a = np.asarray(keras.ops.convert_to_numpy(probe(x[start:start + _CHUNK], training=False)), np.float64)
             a = a.reshape(-1, a.shape[-1])
-            total = a.sum(0) if total is None else total + a.sum(0)
-            total_sq = (a * a).sum(0) if total_sq is None else total_sq + (a * a).sum(0)
+            total = total + a.sum(0)
+            total_sq = total_sq + (a * a).sum(0)
             count += len(a)
         mean = total / count
         layer.moving_mean.assign(mean.astype(np.float32))
@@ -71,6 +72,8 @@ def calibration_faces(images: np.ndarray, seed: int, limit: int = CALIBRATION_FA
 
 def averaged_model(template: keras.Model, average: WeightAverage, faces: np.ndarray) -> keras.Model:
     """A copy of template's architecture holding the averaged weights and recalibrated batch norm."""
+    if average.mean is None:
+        raise ValueError("no weights have been averaged yet")
     model = keras.models.clone_model(template)
     model.set_weights([m.astype(np.float32) for m in average.mean])
     recalibrate_batch_norm(model, faces)

@@ -164,8 +164,8 @@ def test_camera_page_returns_annotated_frames(app_url, browser_factory, fer_data
         screenshot(page, "camera_page")
         assert page.get_by_text("Current probabilities").count() or page.locator(".js-plotly-plot").count()
         # The sidebar sets how long labels are smoothed over, from the camera's default.
-        smoothing = page.get_by_role("slider", name="Label smoothing (seconds)")
-        assert smoothing.get_attribute("aria-valuenow") == f"{LiveSettings().time_constant:g}"
+        smoothing = page.locator('[data-testid="stSlider"]', has_text="Label smoothing (seconds)")
+        assert smoothing.locator('input[type="range"]').input_value() == f"{LiveSettings().time_constant:g}"
         _check_camera_downloads(page, tmp_path)
     finally:
         browser.close()
