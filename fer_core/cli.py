@@ -297,18 +297,13 @@ def console_main() -> int:
 def main(argv=None, prog: str = "python -m fer_core") -> int:
     _quiet_tensorflow()
     args = build_parser(prog).parse_args(argv)
-    from fer_core.errors import ModelLoadError
+    from fer_core.errors import FerError
 
-    expected: tuple[type[Exception], ...] = (ModelLoadError, FileNotFoundError, ValueError)
-    if args.command == "video":  # PyAV loads with fer_core.inference.video; the other commands do without it
-        from fer_core.inference.video import VideoError
-
-        expected += (VideoError,)
     handlers = {"train": run_train, "evaluate": run_evaluate, "analyze": _run_analyze, "video": run_video,
                 "ship": run_ship, "ensemble": run_ensemble}
     try:
         return handlers[args.command](args)
-    except expected as exc:
+    except (FerError, OSError) as exc:  # the user's to put right; anything else is a bug and keeps its traceback
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # outputs are written whole or not at all, so nothing partial is left behind

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from fer_core.errors import UsageError
+
 # Canonical order = FER2013 CSV codes 0..6, so a CSV label is also an index here.
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
@@ -33,10 +35,10 @@ def parse_classes(classes: str | Iterable[str] | None) -> tuple[str, ...]:
     for name in classes:
         emotion = canonical_emotion(name)
         if emotion is None:
-            raise ValueError(f"unknown emotion {name!r}; expected one of {', '.join(EMOTIONS)}")
+            raise UsageError(f"unknown emotion {name!r}; expected one of {', '.join(EMOTIONS)}")
         wanted.add(emotion)
     if len(wanted) < 2:
-        raise ValueError("a class subset needs at least two emotions")
+        raise UsageError("a class subset needs at least two emotions")
     return tuple(e for e in EMOTIONS if e in wanted)
 
 

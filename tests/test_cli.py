@@ -228,3 +228,20 @@ def test_a_missing_face_detector_file_is_one_clear_error(tiny_model, tmp_path):
     haar = subprocess.run([sys.executable, "-m", "fer_core", "analyze", str(image), "--model", str(tiny_model),
                            "--detector", "haar"], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert haar.returncode == 0, haar.stderr
+
+
+def test_a_user_error_gets_one_line_and_a_bug_keeps_its_traceback(monkeypatch, capsys):
+    from fer_core import cli
+    from fer_core.errors import UsageError
+
+    def raises(error):
+        def handler(args):
+            raise error
+        return handler
+
+    monkeypatch.setattr(cli, "run_evaluate", raises(UsageError("dataset classes differ")))
+    assert cli.main(["evaluate", "--data", "somewhere"]) == 2
+    assert capsys.readouterr().err == "error: dataset classes differ\n"
+    monkeypatch.setattr(cli, "run_evaluate", raises(ValueError("a bug")))
+    with pytest.raises(ValueError, match="a bug"):
+        cli.main(["evaluate", "--data", "somewhere"])

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
+from fer_core.errors import UsageError
 from fer_core.inference.boxes import Box, Detection, suppress_duplicates
 from fer_core.inference.framing import CROP_ZOOM, FaceFraming, zoomed_framing
 from fer_core.inference.preprocess import to_bgr, to_gray
@@ -56,7 +57,7 @@ class DetectorConfig:
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
-            raise ValueError(f"unknown detector {self.method!r}; choose from {', '.join(METHODS)}")
+            raise UsageError(f"unknown detector {self.method!r}; choose from {', '.join(METHODS)}")
 
     @property
     def crop_framing(self) -> FaceFraming:

@@ -11,13 +11,15 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from fer_core.errors import FerError
+
 # File names the library reads as images (folders of photos, dataset folders).
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 MAX_BYTES = 50 * 1024 * 1024
 MAX_PIXELS = 50_000_000
 
 
-class ImageDecodeError(ValueError):
+class ImageDecodeError(FerError, ValueError):
     """The input is empty, too large, not an image, or an image we cannot decode."""
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from fer_core.errors import ModelLoadError
+from fer_core.errors import ModelLoadError, UsageError
 from fer_core.inference import tflite
 from fer_core.inference.preprocess import INPUT_SIZE
 from fer_core.inference.tta import default_tta_mode, tta_mode, tta_views
@@ -137,7 +137,7 @@ def shipped_tflite(keras_path: Path) -> Path | None:
 
 def _check_engine(engine: str) -> str:
     if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
+        raise UsageError(f"unknown engine {engine!r}; choose from {', '.join(ENGINES)}")
     return engine
 
 

@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 import cv2
 import numpy as np
 
+from fer_core.errors import UsageError
+
 T = TypeVar("T", bound=Mapping[str, Any])
 
 TTA_MODES = ("none", "mirror", "multi")
@@ -34,7 +36,7 @@ def tta_mode(value: str | bool | np.bool_) -> str:
     if isinstance(value, (bool, np.bool_)):
         return "mirror" if value else "none"
     if value not in TTA_MODES:
-        raise ValueError(f"unknown TTA mode {value!r}; choose from {', '.join(TTA_MODES)}")
+        raise UsageError(f"unknown TTA mode {value!r}; choose from {', '.join(TTA_MODES)}")
     return value
 
 

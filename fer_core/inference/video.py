@@ -17,6 +17,7 @@ import av
 import numpy as np
 from av.video.stream import VideoStream
 
+from fer_core.errors import FerError, MissingInputError, UsageError
 from fer_core.inference.draw import draw_results
 from fer_core.inference.live import LiveAnalyzer, LiveSettings
 from fer_core.inference.outputs import atomic_output, unique_name
@@ -32,7 +33,7 @@ Rows = list[dict[str, Any]]
 CSV_FIELDS = ["frame", "time_s", "face_id", *FACE_COLUMNS[1:]]
 
 
-class VideoError(RuntimeError):
+class VideoError(FerError, RuntimeError):
     """The input is not a readable video."""
 
 
@@ -177,19 +178,19 @@ def video_jobs(inputs: Sequence[str], out: str | None = None, csv_path: str | No
     """The `video` command's work: one input to --out/--csv, or any number into --out-dir as <stem>.mp4/.csv."""
     missing = [path for path in inputs if not Path(path).is_file()]
     if missing:
-        raise FileNotFoundError(f"no video at {missing[0]}")
+        raise MissingInputError(f"no video at {missing[0]}")
     if out_dir:
         if out or csv_path:
-            raise ValueError("give --out-dir, or --out and/or --csv for a single input")
+            raise UsageError("give --out-dir, or --out and/or --csv for a single input")
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         used: set[str] = set()
         names = [unique_name(Path(path).stem, used) for path in inputs]
         return [VideoJob(str(path), str(Path(out_dir) / f"{name}.mp4"), str(Path(out_dir) / f"{name}.csv"))
                 for path, name in zip(inputs, names, strict=True)]
     if len(inputs) != 1:
-        raise ValueError("several inputs need --out-dir")
+        raise UsageError("several inputs need --out-dir")
     if not out and not csv_path:
-        raise ValueError("give --out and/or --csv (or --out-dir)")
+        raise UsageError("give --out and/or --csv (or --out-dir)")
     return [VideoJob(str(inputs[0]), out, csv_path)]
 
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import keras
 from keras import layers, regularizers
 
+from fer_core.errors import UsageError
 from fer_core.inference.preprocess import INPUT_SIZE
 
 INPUT_SHAPE = (INPUT_SIZE, INPUT_SIZE, 1)
@@ -92,5 +93,5 @@ def build_model(arch: str, num_classes: int = 7) -> keras.Model:
     try:
         builder = ARCHITECTURES[arch]
     except KeyError:
-        raise ValueError(f"unknown architecture {arch!r}; choose from {', '.join(ARCHITECTURES)}") from None
+        raise UsageError(f"unknown architecture {arch!r}; choose from {', '.join(ARCHITECTURES)}") from None
     return builder(num_classes)

@@ -10,6 +10,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from fer_core.errors import MissingInputError, UsageError
 from fer_core.inference.imageio import IMAGE_SUFFIXES
 from fer_core.inference.preprocess import INPUT_SIZE, to_gray48
 from fer_core.labels import EMOTIONS, canonical_emotion, label_index, parse_classes
@@ -46,7 +47,7 @@ def _split_name(split: str) -> str:
     for name, (folders, usage) in SPLITS.items():
         if key == name or key in folders or key == usage.lower():
             return name
-    raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+    raise UsageError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
 
 
 def _stack_faces(faces: list[np.ndarray]) -> np.ndarray:
@@ -96,7 +97,7 @@ def find_split_dir(root: Path, split: str) -> Path:
             return child
     if _class_dirs_quiet(root):
         return root
-    raise FileNotFoundError(f"{root} has no {split}/ folder and no emotion class folders")
+    raise MissingInputError(f"{root} has no {split}/ folder and no emotion class folders")
 
 
 def _class_dirs_quiet(root: Path) -> bool:
@@ -136,7 +137,7 @@ def load_csv(path, split: str = "train", classes=None) -> Dataset:
                 continue
             pixels = np.asarray(row["pixels"].split(), dtype=np.uint8)
             if pixels.size != INPUT_SIZE * INPUT_SIZE:
-                raise ValueError(f"{path}: a row has {pixels.size} pixels, expected {INPUT_SIZE ** 2}")
+                raise UsageError(f"{path}: a row has {pixels.size} pixels, expected {INPUT_SIZE ** 2}")
             images.append(pixels.reshape(INPUT_SIZE, INPUT_SIZE))
             labels.append(index[emotion])
     order = np.argsort(np.asarray(labels, np.int64), kind="stable")
@@ -147,7 +148,7 @@ def load_dataset(path, split: str = "train", classes=None) -> Dataset:
     """A split from either layout: a .csv file, or a folder in the image-folder layout."""
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"no dataset at {path}")
+        raise MissingInputError(f"no dataset at {path}")
     if path.is_file():
         return load_csv(path, split, classes)
     csv_file = path / "fer2013.csv"

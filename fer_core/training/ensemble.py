@@ -13,6 +13,7 @@ from pathlib import Path
 import keras
 
 from fer_core import machine
+from fer_core.errors import MissingInputError, UsageError
 from fer_core.inference.predictor import Predictor, load_keras_model
 from fer_core.runs import folder as run_folder
 from fer_core.runs.folder import read_run
@@ -27,10 +28,10 @@ MEMBER_FILES = (run_folder.SETTINGS_FILE, run_folder.HISTORY_FILE, *run_folder.E
 def average_models(models: list[keras.Model], name: str = run_folder.ENSEMBLE_ARCH) -> keras.Model:
     """One model whose output is the mean of the given models' outputs (all must share input and output shape)."""
     if len(models) < 2:
-        raise ValueError("an ensemble needs at least two models")
+        raise UsageError("an ensemble needs at least two models")
     shapes = {(tuple(m.input_shape[1:]), tuple(m.output_shape[1:])) for m in models}
     if len(shapes) != 1:
-        raise ValueError(f"members differ in input or output shape: {sorted(shapes)}")
+        raise UsageError(f"members differ in input or output shape: {sorted(shapes)}")
     inputs = keras.Input(shape=models[0].input_shape[1:], name="face")
     # Re-wrapping gives each member a unique name inside the ensemble (two runs of one arch share a model name).
     members = [keras.Model(m.inputs, m.output, name=f"member_{i}") for i, m in enumerate(models)]
@@ -40,16 +41,16 @@ def average_models(models: list[keras.Model], name: str = run_folder.ENSEMBLE_AR
 
 def _check_members(runs, out: Path) -> None:
     if out.resolve() in {r.folder.resolve() for r in runs}:
-        raise ValueError("write the ensemble into a folder of its own")
+        raise UsageError("write the ensemble into a folder of its own")
     for run in runs:
         if not run.model_path.is_file() or not run.settings:
-            raise FileNotFoundError(f"{run.folder} is not a finished run: needs {run_folder.MODEL_FILE} and "
+            raise MissingInputError(f"{run.folder} is not a finished run: needs {run_folder.MODEL_FILE} and "
                                     f"{run_folder.SETTINGS_FILE}")
     classes = [r.settings.get("classes") for r in runs]
     if any(c != classes[0] for c in classes):
-        raise ValueError(f"members predict different classes: {classes}")
+        raise UsageError(f"members predict different classes: {classes}")
     if len({r.name for r in runs}) != len(runs):
-        raise ValueError("members need distinct folder names")
+        raise UsageError("members need distinct folder names")
 
 
 def build_ensemble(run_dirs, out, data=None, split: str | None = None) -> dict:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_core.errors import MissingInputError, UsageError
 from fer_core.inference.predictor import Predictor
 from fer_core.inference.preprocess import to_model_input
 from fer_core.inference.tta import tta_mode, view_count
@@ -48,7 +49,7 @@ def compute_metrics(y_true, y_pred, labels) -> dict:
 
 def evaluate_dataset(predictor: Predictor, dataset: Dataset, tta: str | bool = "none") -> dict:
     if tuple(dataset.classes) != predictor.labels:
-        raise ValueError(f"dataset classes {dataset.classes} differ from the model's {predictor.labels}")
+        raise UsageError(f"dataset classes {dataset.classes} differ from the model's {predictor.labels}")
     probabilities = predictor.predict_proba(to_model_input(dataset.images), tta=tta)
     metrics = compute_metrics(dataset.labels, probabilities.argmax(axis=1), dataset.classes)
     metrics["tta"] = tta_mode(tta)
@@ -94,7 +95,7 @@ def rescore_model_folder(model_path, data) -> dict:
     run = read_run(model_path.parent)
     if run.evaluation is None:
         missing = model_path.parent / EVALUATION_FILES["none"]
-        raise FileNotFoundError(f"{missing} is missing: not a trained run's folder")
+        raise MissingInputError(f"{missing} is missing: not a trained run's folder")
     predictor = Predictor.load(model_path)
     split = run.evaluation.get("split", "test")
     dataset = load_dataset(data, split, predictor.labels)

@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from fer_core.errors import UsageError
 from fer_core.labels import label_index
 from fer_core.training.data import Dataset
 
@@ -48,14 +49,14 @@ def read_votes(csv_path) -> dict[str, np.ndarray]:
         reader = csv.DictReader(f)
         missing = [c for c in ("file", *VOTE_COLUMNS) if c not in (reader.fieldnames or [])]
         if missing:
-            raise ValueError(f"{csv_path}: missing columns {', '.join(missing)}")
+            raise UsageError(f"{csv_path}: missing columns {', '.join(missing)}")
         return {_face_key(row["file"]): np.array([int(row[c]) for c in VOTE_COLUMNS], np.int64) for row in reader}
 
 
 def votes_for(dataset: Dataset, csv_path) -> Votes:
     """The votes of each face of a dataset loaded from an image folder (Dataset.files), in its order."""
     if len(dataset.files) != len(dataset.labels):
-        raise ValueError("FER+ votes are matched by file name: load the dataset from an image folder, not a CSV")
+        raise UsageError("FER+ votes are matched by file name: load the dataset from an image folder, not a CSV")
     table = read_votes(csv_path)
     counts = np.zeros((len(dataset.files), len(VOTE_COLUMNS)), np.int64)
     found = np.zeros(len(dataset.files), bool)
@@ -101,7 +102,7 @@ def training_targets(dataset: Dataset, csv_path, weight: float) -> tuple[np.ndar
     emotion distribution, the original label alone where there is no distribution, and keep False for faces
     whose top vote is not_face."""
     if not 0.0 <= weight <= 1.0:
-        raise ValueError(f"the FER+ weight must lie in [0, 1], got {weight}")
+        raise UsageError(f"the FER+ weight must lie in [0, 1], got {weight}")
     votes = votes_for(dataset, csv_path)
     k = len(dataset.classes)
     one_hot = np.eye(k, dtype=np.float32)[dataset.labels]

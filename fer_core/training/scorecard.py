@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fer_core.errors import MissingInputError
 from fer_core.inference.align import aligned_crop
 from fer_core.inference.detect import detect
 from fer_core.inference.imageio import read_image
@@ -52,7 +53,7 @@ def read_labelled_images(folder) -> list[tuple[Path, str]]:
     folder = Path(folder)
     table = folder / "labels.csv"
     if not table.is_file():
-        raise FileNotFoundError(f"{table} is missing: an end-to-end folder needs labels.csv (file,label)")
+        raise MissingInputError(f"{table} is missing: an end-to-end folder needs labels.csv (file,label)")
     with open(table, newline="") as f:
         rows = [(folder / row["file"], canonical_emotion(row["label"])) for row in csv.DictReader(f)]
     return [(path, emotion) for path, emotion in rows if emotion is not None]

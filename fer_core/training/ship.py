@@ -9,6 +9,7 @@ import json
 import shutil
 from pathlib import Path
 
+from fer_core.errors import MissingInputError, UsageError
 from fer_core.inference import tflite
 from fer_core.inference.predictor import inference_info, load_keras_model
 from fer_core.inference.tta import tta_mode
@@ -34,9 +35,9 @@ def ship_run(run_dir, dest, tta: str | None = None) -> Path:
     if ensemble and not (run_dir / run_folder.MEMBERS_DIR).is_dir():
         missing.append(run_folder.MEMBERS_DIR + "/")
     if missing:
-        raise FileNotFoundError(f"{run_dir} is not a finished run: missing {', '.join(missing)}")
+        raise MissingInputError(f"{run_dir} is not a finished run: missing {', '.join(missing)}")
     if dest.resolve() == run_dir.resolve():
-        raise ValueError("ship a run into a different folder than its own")
+        raise UsageError("ship a run into a different folder than its own")
     dest.mkdir(parents=True, exist_ok=True)
     for name in copied + [name for name in OPTIONAL_FILES if (run_dir / name).is_file()]:
         shutil.copy2(run_dir / name, dest / name)

@@ -18,6 +18,7 @@ import keras
 import numpy as np
 
 from fer_core import machine
+from fer_core.errors import UsageError
 from fer_core.inference.predictor import Predictor, load_keras_model
 from fer_core.inference.preprocess import to_model_input
 from fer_core.machine import keep_freed_memory
@@ -228,7 +229,7 @@ def _load_start_weights(model, source: str, arch: str) -> None:
     start = load_keras_model(source)
     ours, theirs = model.get_weights(), start.get_weights()
     if [w.shape for w in ours] != [w.shape for w in theirs]:
-        raise ValueError(f"--init-from {source}: its weights do not fit --arch {arch} with "
+        raise UsageError(f"--init-from {source}: its weights do not fit --arch {arch} with "
                          f"{model.output_shape[-1]} classes")
     model.set_weights(theirs)
 
@@ -280,7 +281,7 @@ def _load_teacher(settings: TrainSettings, classes) -> Predictor | None:
         return None
     teacher = Predictor.load(settings.teacher)
     if list(teacher.labels) != classes:
-        raise ValueError(f"teacher {settings.teacher} predicts {teacher.labels}, the run trains {classes}")
+        raise UsageError(f"teacher {settings.teacher} predicts {teacher.labels}, the run trains {classes}")
     return teacher
 
 
@@ -296,7 +297,7 @@ def train(settings: TrainSettings, resume: bool = False, verbose: int = 2, stop_
     train_set = load_dataset(settings.data, "train", settings.classes)
     val_set = load_dataset(settings.data, settings.val_split, settings.classes)
     if len(train_set.images) == 0 or len(val_set.images) == 0:
-        raise ValueError(f"{settings.data}: need faces in both the train and {settings.val_split} splits")
+        raise UsageError(f"{settings.data}: need faces in both the train and {settings.val_split} splits")
     images, labels, targets = _training_faces(train_set, settings)
     classes = list(train_set.classes)
     num_classes = len(classes)
