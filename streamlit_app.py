@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-from app.support import PAGES, accuracy_sentence, model_summary, page_setup, require_analyzer
+from app.figures import accuracy_sentence, model_summary
+from app.models import require_analyzer
+from app.navigation import PAGES, page_setup
 
 page_setup("streamlit_app.py")
 analyzer = require_analyzer()

@@ -8,7 +8,11 @@ from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
 from app.camera import CameraSession, ViewOptions
 from app.charts import emotion_timeline, probability_bars
-from app.support import detector_controls, ice_servers, page_setup, require_analyzer, run_line
+from app.controls import detector_controls
+from app.figures import run_line
+from app.models import require_analyzer
+from app.navigation import page_setup
+from app.webrtc import ice_servers
 from fer_core.inference.live import LIVE_DETECTOR, LiveSettings
 from fer_core.runs.registry import camera_model_path, default_model_path
 

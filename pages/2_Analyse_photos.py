@@ -6,7 +6,9 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from app.support import detector_controls, page_setup, require_analyzer
+from app.controls import detector_controls
+from app.models import require_analyzer
+from app.navigation import page_setup
 from fer_core import Analyzer, DetectorConfig, ImageDecodeError, ModelLoadError, decode_image, draw_results
 from fer_core.inference.explain import overlay, saliency
 from fer_core.inference.files import ImageRecord, records_to_csv

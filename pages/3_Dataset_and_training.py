@@ -9,7 +9,8 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from app.support import load_predictor, page_setup
+from app.models import load_predictor
+from app.navigation import page_setup
 from fer_core.inference.preprocess import to_model_input
 from fer_core.inference.tta import TTA_LABELS, default_tta_mode, view_count
 from fer_core.runs.folder import RunFiles, architecture_line, member_runs, read_run, targets_line

@@ -6,7 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from app.charts import emotion_timeline
-from app.support import detector_controls, page_setup, require_analyzer
+from app.controls import detector_controls
+from app.models import require_analyzer
+from app.navigation import page_setup
 from fer_core.inference.live import LIVE_DETECTOR, LiveSettings
 from fer_core.inference.rows import rows_to_csv
 from fer_core.inference.video import CSV_FIELDS, VideoError, process_video

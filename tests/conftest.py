@@ -11,8 +11,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # tests start inherit it).
 os.environ.setdefault("FER_CACHE_DIR", tempfile.mkdtemp(prefix="fer_cache_"))
 
-# As in app.support: pylibsrtp (streamlit-webrtc) must load before TensorFlow or it segfaults, and the AppTests
-# import the app's pages in this process after fer_core has loaded TensorFlow.
+# As in the app package (app/__init__.py): pylibsrtp (streamlit-webrtc) must load before TensorFlow or it segfaults,
+# and the AppTests import the app's pages in this process after fer_core has loaded TensorFlow.
 import pylibsrtp  # noqa: E402, F401, I001
 
 import pytest  # noqa: E402

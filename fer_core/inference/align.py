@@ -22,9 +22,8 @@ from fer_core.inference.boxes import Box, Detection
 from fer_core.inference.framing import CROP_ZOOM, FaceFraming, crop_face
 
 # FER2013's five landmarks (boxes.LANDMARK_NAMES order) in face units: (0, 0) is a 48x48 face's top-left corner and
-# (1, 1) its bottom-right. The medians of YuNet's landmarks on 6,000 training faces (95.2% found), made left-right
-# symmetric:
-# `python -m benchmarks.fer2013_template` (benchmarks/results/fer2013_template.json).
+# (1, 1) its bottom-right. The medians of YuNet's landmarks on FER2013's training faces, made left-right symmetric
+# (`python -m benchmarks.fer2013_template`, benchmarks/results/fer2013_template.json).
 FER2013_TEMPLATE = np.array([
     [0.3108, 0.3757],
     [0.6892, 0.3757],
@@ -34,8 +33,7 @@ FER2013_TEMPLATE = np.array([
 ])
 # How much each landmark counts in the fit. The mouth's corners move with the expression (a smile widens them, a
 # gasp drops them), so they count half: fully weighed, they would frame a face by its expression; left out, the
-# fit rests on three points. Half weight scored best of the three on the mean of the scene measure, the Taiwanese
-# set and the FER+ majority (`python -m benchmarks.crop_choice`).
+# fit rests on three points. Chosen among the three by `python -m benchmarks.crop_choice`.
 LANDMARK_WEIGHTS = (1.0, 1.0, 1.0, 0.5, 0.5)
 # Beyond these a detection's landmarks are not trusted (measured on FER2013 faces in scenes by
 # benchmarks/alignment_check.py, where nearly every true face is far inside them).

@@ -22,9 +22,9 @@ METHODS = ("yunet", "haar")
 DEFAULT_METHOD = "yunet"
 # The crop that turns each detector's box into FER2013's frame, for faces without landmarks (Haar's, and YuNet's when
 # alignment is off or the landmarks are implausible): FER2013's training faces pasted into scenes and detected give
-# median boxes, in face units, of x 0.08, y 0.00, w 0.81, h 1.02 (YuNet) and x 0.01, y 0.01, w 0.96, h 0.96 (Haar)
-# (`python -m benchmarks.fer2013_template`, benchmarks/results/fer2013_template.json): a FER2013 face is about a
-# square of the box's longer side, centred on the box.
+# median boxes from which these framings follow (`python -m benchmarks.fer2013_template`,
+# benchmarks/results/fer2013_template.json): a FER2013 face is about a square of the box's longer side, centred on
+# the box.
 # The default crops show that frame CROP_ZOOM times larger, as aligned crops do.
 FER2013_FRAMING = {"haar": FaceFraming(square=True, scale=1.04, shift_x=0.01, shift_y=0.01),
                    "yunet": FaceFraming(square=True, scale=0.98, shift_x=0.02, shift_y=-0.01)}
@@ -36,19 +36,17 @@ __all__ = ["Box", "Detection", "DetectorConfig", "detect", "detect_faces", "expa
 @dataclass(frozen=True)
 class DetectorConfig:
     method: str = DEFAULT_METHOD  # "yunet" or "haar"
-    # Haar's photo settings come from benchmarks/detection_sweep.py on the shared photos: 1.1 / 5 / 20 px found 104
-    # of 115 true faces with 12 boxes on no face; 1.15 was faster but lost faces, 4 neighbours added false boxes.
+    # Haar's photo settings: the sweep of benchmarks/detection_sweep.py over the shared photos (docs/performance.md).
     scale_factor: float = 1.1
     min_neighbors: int = 5
     score_threshold: float = 0.6  # YuNet: the lowest face score kept
     # YuNet: in an image where no face reaches score_threshold, keep those that reach this instead (None: never).
-    # A photo is given because it shows someone; of the FER2013 faces pasted into scenes that 0.6 missed (2.5%),
-    # 0.3 found 69 of 90, each the pasted face (`evaluate --scene`). Off for camera and video frames, where a frame
-    # with nobody in it is common.
+    # A photo is given because it shows someone (measured in experiments/face_alignment/README.md, "Detection"). Off
+    # for camera and video frames, where a frame with nobody in it is common.
     retry_threshold: float | None = 0.3
     min_face: int = 20  # smallest face side, in pixels of the original image
-    # Detect on a copy whose longer side is at most this (None: full size). 1280 keeps every face that
-    # full-resolution Haar finds on the shared photos; 960 lost 12 of its 56 boxes.
+    # Detect on a copy whose longer side is at most this (None: full size): the smallest that keeps every face that
+    # full-resolution Haar finds on the shared photos (benchmarks/detection_sweep.py).
     max_side: int | None = 1280
     margin: float = 0.0  # grow each box by this fraction of its size on every side, then clip to the image
     framing: FaceFraming | None = None  # how a box becomes the classifier's crop; None: DEFAULT_FRAMING[method]

@@ -17,10 +17,8 @@ import numpy as np
 from fer_core.inference.boxes import Box, Detection
 
 # How much larger than FER2013's median face fills its 48x48 frame the classifier's crop shows a face, for box
-# framings and aligned crops alike. On the mean of three measures of what users see (FER2013 faces pasted into
-# scenes, the Taiwanese set end to end, the FER+ majority) zooms from 1.2 to 1.3 score within 0.3 points of each
-# other and above 1.0 and 1.1 (`python -m benchmarks.crop_choice`, experiments/face_alignment/README.md); 1.25 is
-# the middle of that plateau.
+# framings and aligned crops alike: the middle of the plateau of zooms that score best on the mean of three
+# measures of what users see (`python -m benchmarks.crop_choice`, experiments/face_alignment/README.md).
 CROP_ZOOM = 1.25
 
 

@@ -29,8 +29,8 @@ class LiveSettings:
     # Run the detector on every Nth frame and reuse tracked boxes in between; None: DETECT_EVERY[detector method].
     detect_every: int | None = None
     # Seconds over which a face's probabilities are averaged; labels follow a real change within about three times
-    # this. On still faces moving before a camera, 0.3 s cut label flips from 0.9 to 0.6 a minute against 0.15 s,
-    # and longer gained little (benchmarks/label_stability.py, docs/performance.md).
+    # this. Chosen on label flips of still faces moving before a camera (benchmarks/label_stability.py,
+    # docs/performance.md).
     time_constant: float = 0.3
     tta: str = "none"  # smoothing over frames already averages views of each face; TTA would cost each frame 2-18x
 

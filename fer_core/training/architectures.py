@@ -73,8 +73,8 @@ def vgg_fast(num_classes: int) -> keras.Model:
 
 
 def vgg_fast_wide(num_classes: int) -> keras.Model:
-    """vgg_fast at 1.5x the width (48-96-192-384, about 2.8M parameters): more capacity for the same 24 px stages,
-    about 1.5x vgg_fast's training time per epoch on a 2-core CPU (~460 s against ~300 s)."""
+    """vgg_fast at 1.5x the width (48-96-192-384): more capacity for the same 24 px stages, for more training time
+    per epoch (experiments/training_cost/README.md)."""
     return vgg(num_classes, widths=(48, 96, 192, 384), dense=384, stem_stride=2)
 
 

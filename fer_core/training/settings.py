@@ -35,9 +35,8 @@ class TrainSettings:
     augment: bool = _option(True, "switch off flips, rotations, zoom and shifts", flag="--no-augment")
     flip_only: bool = _option(False, "augment with horizontal flips only (no rotation, zoom, shift or erasing)")
     random_erasing: float = _option(0.0, "probability of erasing a random patch")
-    # The ranges cover what the face aligner leaves (benchmarks/crop_choice.py: FER2013 faces in scenes are aligned
-    # within 13 degrees, 30% of size and 0.16 of a side of their own frame nine times in ten), so a network trained
-    # with them takes an aligned face's residual tilt, size and offset in its stride.
+    # The ranges are set against what the face aligner leaves of a face's tilt, size and offset
+    # (experiments/face_alignment/README.md, "What alignment leaves"), so that a network takes it in its stride.
     max_rotation: float = _option(15.0, "augmentation: turn faces by up to this many degrees either way")
     max_zoom: float = _option(0.15, "augmentation: scale faces by up to this fraction either way")
     max_shift: float = _option(0.1, "augmentation: shift faces by up to this fraction of their side on each axis")

@@ -96,7 +96,8 @@ def learning_rate_at(settings: TrainSettings, epoch: int) -> float:
 
 
 class RunRecorder(keras.callbacks.Callback):
-    """Sets the epoch's learning rate, appends history, saves the best model and the resume checkpoint."""
+    """A run's bookkeeping around each epoch: its learning rate before it; after it, the weight average, the history
+    row, the best model and the resume checkpoint, each in a method of its own."""
 
     def __init__(self, run_dir: Path, settings: TrainSettings, best: float, elapsed: float, val=None,
                  calibration=None):
@@ -125,12 +126,26 @@ class RunRecorder(keras.callbacks.Callback):
         row = {"epoch": epoch + 1, "learning_rate": learning_rate_at(self.settings, epoch),
                "seconds": round(seconds, 1)}
         row.update({k: float(logs[k]) for k in ("loss", "accuracy", "val_loss", "val_accuracy") if k in logs})
-        averaged = None
-        if self.settings.swa_start and epoch + 1 >= self.settings.swa_start:
-            self.average.add(self.model.get_weights())
-            averaged = swa.averaged_model(self.model, self.average, self.calibration)
-            row["swa_val_accuracy"] = swa.accuracy(averaged, *self.val)
+        averaged = self._average_weights(epoch, row)
         row["cpu_seconds"] = round(time.process_time() - self._cpu_started, 1)
+        self._append_history(row)
+        # The averaged network is one more candidate for the best model, under the same validation rule.
+        candidates = [(float(logs.get("val_accuracy", -1.0)), self.model)]
+        if averaged is not None:
+            candidates.append((row["swa_val_accuracy"], averaged))
+        self._keep_best(candidates)
+        self._save_checkpoint(epoch)
+
+    def _average_weights(self, epoch: int, row: dict) -> keras.Model | None:
+        """From --swa-start on: adds this epoch's weights to the running average and scores the averaged network."""
+        if not (self.settings.swa_start and epoch + 1 >= self.settings.swa_start):
+            return None
+        self.average.add(self.model.get_weights())
+        averaged = swa.averaged_model(self.model, self.average, self.calibration)
+        row["swa_val_accuracy"] = swa.accuracy(averaged, *self.val)
+        return averaged
+
+    def _append_history(self, row: dict) -> None:
         history = self.run_dir / run_folder.HISTORY_FILE
         new = not history.exists()
         with open(history, "a", newline="") as f:
@@ -138,14 +153,16 @@ class RunRecorder(keras.callbacks.Callback):
             if new:
                 writer.writeheader()
             writer.writerow(row)
-        # The averaged network is one more candidate for the best model, under the same validation rule.
-        candidates = [(float(logs.get("val_accuracy", -1.0)), self.model)]
-        if averaged is not None:
-            candidates.append((row["swa_val_accuracy"], averaged))
+
+    def _keep_best(self, candidates: list[tuple[float, keras.Model]]) -> None:
+        """Saves as the run's model any candidate that beats the best validation accuracy so far."""
         for val, candidate in candidates:
             if val > self.best:
                 self.best = val
                 _float32_copy(candidate, self.settings).save(self.run_dir / run_folder.MODEL_FILE)
+
+    def _save_checkpoint(self, epoch: int) -> None:
+        """What --resume needs: the network with its optimizer state, the weight average, the epoch and the best."""
         self.checkpoint.mkdir(exist_ok=True)
         self.model.save(self.checkpoint / "last.keras")
         if self.average.count:

@@ -1,4 +1,4 @@
-from app.support import run_line
+from app.figures import run_line
 from fer_core.inference.tta import default_evaluation
 from fer_core.runs.folder import read_run
 from fer_core.runs.registry import camera_model_path, default_model_path
