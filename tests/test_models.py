@@ -125,3 +125,18 @@ def test_multi_view_tta_averages_the_model_over_its_views(tmp_path):
     np.testing.assert_allclose(predictor.predict_proba(x, tta="multi"), expected, atol=1e-5)
     assert not np.allclose(predictor.predict_proba(x, tta="multi"), predictor.predict_proba(x, tta="mirror"),
                            atol=1e-4)
+
+
+def test_the_servers_runs_come_from_the_folders_its_operator_names(tmp_path, monkeypatch):
+    import os
+
+    from fer_core.runs.registry import server_runs
+
+    for folder, name in (("a", "run_1"), ("b", "run_2"), ("b", "not_a_run")):
+        (tmp_path / folder / name).mkdir(parents=True)
+        if name.startswith("run"):
+            (tmp_path / folder / name / "settings.json").write_text("{}")
+    monkeypatch.delenv("FER_RUNS_DIR", raising=False)
+    assert server_runs() == []
+    monkeypatch.setenv("FER_RUNS_DIR", os.pathsep.join([str(tmp_path / "a"), str(tmp_path / "b")]))
+    assert [run.name for run in server_runs()] == ["run_1", "run_2"]

@@ -44,7 +44,8 @@ def known_runs() -> list[Path]:
 
 
 def server_runs() -> list[Path]:
-    """The training runs in $FER_RUNS_DIR, a folder the server's operator names (none when unset). The app offers
-    these and never a folder that a browser names, since it loads the models it finds."""
-    folder = os.environ.get("FER_RUNS_DIR")
-    return list_runs(Path(folder)) if folder else []
+    """The training runs in the folders of $FER_RUNS_DIR (separated like PATH), which the server's operator names;
+    none when unset. The app offers these and never a folder that a browser names, since it loads the models it
+    finds."""
+    folders = [Path(part) for part in os.environ.get("FER_RUNS_DIR", "").split(os.pathsep) if part]
+    return [run for folder in folders for run in list_runs(folder)]
