@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 from fer_core.inference.detect import DetectorConfig
-from fer_core.inference.files import ImageRecord, analyze_files, expand_inputs, records_to_csv
-from fer_core.inference.outputs import write_atomically
+from fer_core.inference.files import ImageRecord, analyze_files, annotated_paths, expand_inputs, records_to_csv
+from fer_core.inference.outputs import check_inputs_survive, write_atomically
 from fer_core.inference.pipeline import Analyzer
 from fer_core.inference.predictor import Predictor
 from fer_core.runs.registry import default_model_path
@@ -20,6 +20,8 @@ def run_analyze(args, detector: DetectorConfig) -> int:
         print("error: no image files found in the given inputs", file=sys.stderr)
         return 1
     annotated_dir = Path(args.annotated) if args.annotated else None
+    check_inputs_survive(paths, [*annotated_paths(paths, annotated_dir), args.csv,
+                                 None if args.json == "-" else args.json])
     if annotated_dir:
         annotated_dir.mkdir(parents=True, exist_ok=True)
 

@@ -170,6 +170,28 @@ def _add_ensemble(sub) -> None:
     p.add_argument("--split", help="split to evaluate on (default: the first member's validation split)")
 
 
+def _add_serve(sub) -> None:
+    p = sub.add_parser("serve", help="serve the analysis over HTTP (POST /v1/analyze; docs at /docs)",
+                       description="An HTTP API over the same analysis as `analyze --json`: on uvicorn in this "
+                                   "machine's processes, or on a Ray Serve cluster (docs/scale.md).")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes, each with its own models")
+    p.add_argument("--max-upload-mb", type=float, default=20.0,
+                   help="largest request body in MB, refused while it streams in (default: 20)")
+    p.add_argument("--slots", type=int, default=2, help="analyses at once per process or replica (default: 2)")
+    p.add_argument("--queue", type=int, default=16,
+                   help="requests that may wait for a slot; beyond them the answer is 503 (default: 16)")
+    p.add_argument("--body-timeout", type=float, default=30.0, metavar="S",
+                   help="a client gets 408 when its request body takes longer than S seconds, or pauses for "
+                        "longer than 10 s or S, whichever is less (default: 30)")
+    p.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local: uvicorn (default); ray: Ray Serve replicas")
+    p.add_argument("--address", help="with --engine ray: the cluster to join (default: a local Ray instance)")
+    p.add_argument("--replicas", type=int,
+                   help="with --engine ray: a fixed number of replicas (default: autoscaled by load, 1 to 4)")
+
+
 def build_parser(prog: str = "python -m fer_core") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description="Facial emotion recognition.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -179,6 +201,7 @@ def build_parser(prog: str = "python -m fer_core") -> argparse.ArgumentParser:
     _add_video(sub)
     _add_ship(sub)
     _add_ensemble(sub)
+    _add_serve(sub)
     return parser
 
 
@@ -300,7 +323,7 @@ def main(argv=None, prog: str = "python -m fer_core") -> int:
     from fer_core.errors import FerError
 
     handlers = {"train": run_train, "evaluate": run_evaluate, "analyze": _run_analyze, "video": run_video,
-                "ship": run_ship, "ensemble": run_ensemble}
+                "ship": run_ship, "ensemble": run_ensemble, "serve": run_serve}
     try:
         return handlers[args.command](args)
     except (FerError, OSError) as exc:  # the user's to put right; anything else is a bug and keeps its traceback
@@ -309,6 +332,24 @@ def main(argv=None, prog: str = "python -m fer_core") -> int:
     except KeyboardInterrupt:  # outputs are written whole or not at all, so nothing partial is left behind
         print("interrupted", file=sys.stderr)
         return 130
+
+
+def run_serve(args) -> int:
+    from fer_core.errors import UsageError
+    from fer_core.server.config import ServerConfig
+    from fer_core.server.launch import serve_ray, serve_uvicorn
+
+    try:
+        config = ServerConfig(max_upload_bytes=int(args.max_upload_mb * 1024 * 1024), analysis_slots=args.slots,
+                              queue_limit=args.queue, body_seconds=args.body_timeout,
+                              idle_body_seconds=min(ServerConfig.idle_body_seconds, args.body_timeout))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.engine == "ray":
+        serve_ray(config, args.host, args.port, args.address, args.replicas)
+    else:
+        serve_uvicorn(config, args.host, args.port, args.workers)
+    return 0
 
 
 def _run_analyze(args) -> int:

@@ -18,6 +18,11 @@ from pathlib import Path
 ONEDNN_MAY_BE_ON = "tensorflow" in sys.modules and "TF_ENABLE_ONEDNN_OPTS" not in os.environ
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
+# The most pixels an image may decode to (fer_core.inference.imageio checks headers against it first). OpenCV reads
+# its own limit from the environment once, when its codecs first run, so it is set here, before fer_core loads cv2.
+MAX_IMAGE_PIXELS = 50_000_000
+os.environ.setdefault("OPENCV_IO_MAX_IMAGE_PIXELS", str(MAX_IMAGE_PIXELS))
+
 # Instruction sets that change how fast a network trains here: AVX-512 lets oneDNN pick wider kernels, and
 # AVX-512 BF16 or AMX make a bfloat16 policy run natively instead of emulated.
 _SPEED_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")

@@ -12,7 +12,7 @@ from app.controls import detector_controls
 from app.figures import run_line
 from app.models import require_analyzer
 from app.navigation import page_setup
-from app.webrtc import ice_servers
+from app.webrtc import IceConfigError, ice_servers
 from fer_core.inference.live import LIVE_DETECTOR, LiveSettings
 from fer_core.runs.registry import camera_model_path, default_model_path
 
@@ -51,12 +51,18 @@ with st.sidebar:
 camera.live.update_settings(detector=detector, time_constant=smoothing)
 camera.view = ViewOptions(mirror=mirror, show_scores=show_scores, min_confidence=min_confidence)
 
+try:
+    rtc_ice_servers = ice_servers()
+except IceConfigError as exc:  # the operator's setting: said plainly, instead of a camera that never connects
+    st.error(f"The camera is not available: {exc}. The server's operator sets FER_ICE_SERVERS (docs/scale.md).")
+    st.stop()
+
 video_column, panel_column = st.columns([3, 2])
 with video_column:
     ctx = webrtc_streamer(
         key="fer-camera",
         mode=WebRtcMode.SENDRECV,
-        rtc_configuration={"iceServers": ice_servers()},
+        rtc_configuration={"iceServers": rtc_ice_servers},
         media_stream_constraints={"video": {"width": {"ideal": 640}, "height": {"ideal": 480}}, "audio": False},
         video_frame_callback=camera.video_callback(),
         on_video_ended=camera.on_video_ended,

@@ -16,6 +16,8 @@ from fer_core.inference.imageio import encode_png
 from fer_core.inference.rows import face_rows, group_summary
 
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "bmp"]
+# Photos analysed per page run: every widget change reruns the page over all of them.
+MAX_PHOTOS = 20
 
 page_setup("pages/2_Analyse_photos.py")
 st.title("Analyse photos")
@@ -30,6 +32,15 @@ if not uploads:
 
 analyzer = Analyzer(base.predictor, detector)
 labels = list(analyzer.labels)
+if len(uploads) > MAX_PHOTOS:
+    st.warning(f"{len(uploads)} photos uploaded; the first {MAX_PHOTOS} are analysed. Remove some to see the others.")
+    uploads = uploads[:MAX_PHOTOS]
+# Each photo's faces under the current settings, kept for this browser session while the photo stays uploaded, so a
+# widget change that leaves detection alone does not analyse every photo again.
+analysed: dict = st.session_state.setdefault("photo_results", {})
+current = {(upload.file_id, detector, analyzer.predictor.name) for upload in uploads}
+for key in [key for key in analysed if key not in current]:
+    del analysed[key]
 
 for upload in uploads:
     st.header(upload.name)
@@ -39,7 +50,10 @@ for upload in uploads:
         st.error(f"{upload.name}: {exc}")
         continue
     try:
-        results = analyzer.analyze(image)
+        key = (upload.file_id, detector, analyzer.predictor.name)
+        if key not in analysed:
+            analysed[key] = analyzer.analyze(image)
+        results = analysed[key]
     except ModelLoadError as exc:
         st.error(f"The face detector could not load: {exc}. Pick the Haar detector in the sidebar meanwhile.")
         st.stop()

@@ -25,12 +25,13 @@ page_setup("pages/3_Dataset_and_training.py")
 st.title("Dataset & training")
 
 
-@st.cache_data(show_spinner="Counting faces…")
+# Bounded, as every user shares them: a few folders' counts, and samples for the last seeds and sizes asked for.
+@st.cache_data(show_spinner="Counting faces…", max_entries=8, ttl=3600)
 def cached_counts(path: str, split: str) -> dict[str, int]:
     return count_faces(path, split)
 
 
-@st.cache_data(show_spinner="Reading sample faces…")
+@st.cache_data(show_spinner="Reading sample faces…", max_entries=16, ttl=3600)
 def cached_samples(path: str, split: str, per_class: int, seed: int) -> dict[str, np.ndarray]:
     return sample_faces(path, split, per_class, seed)
 

@@ -49,6 +49,36 @@ def test_bad_bytes_raise_typed_errors(data, reason):
         decode_image(data)
 
 
+def test_only_accepted_formats_reach_a_decoder_and_each_failure_has_its_type(tmp_path):
+    from fer_core.inference.imageio import (
+        CorruptImageError,
+        EmptyImageError,
+        ImageTooLargeError,
+        UnsupportedImageError,
+        image_format,
+    )
+
+    picture = np.random.default_rng(1).integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    for suffix, kind in ((".jpg", "jpeg"), (".png", "png"), (".webp", "webp"), (".bmp", "bmp"), (".tiff", "tiff")):
+        data = _encode(picture, suffix)
+        assert image_format(data) == kind
+        assert decode_image(data).shape == picture.shape
+    # OpenCV decodes Radiance HDR (and would allocate what its header declares); it is not an accepted format.
+    hdr = b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 40000 +X 40000\n" + b"\x00" * 100
+    with pytest.raises(UnsupportedImageError):
+        decode_image(hdr)
+    with pytest.raises(EmptyImageError):
+        decode_image(b"")
+    bomb = io.BytesIO()
+    Image.new("1", (20000, 20000)).save(bomb, "PNG")
+    with pytest.raises(ImageTooLargeError):
+        decode_image(bomb.getvalue())
+    jpeg = _encode(picture, ".jpg")
+    for damaged in (jpeg[: len(jpeg) // 2], _encode(picture, ".png")[:300], jpeg[:3] + b"\x00" * 50):
+        with pytest.raises(CorruptImageError):
+            decode_image(damaged)
+
+
 def test_truncated_jpeg_and_missing_file(tmp_path):
     data = _encode(np.random.default_rng(0).integers(0, 256, (200, 200, 3), dtype=np.uint8), ".jpg")
     with pytest.raises(ImageDecodeError):
@@ -111,3 +141,23 @@ def test_animations_give_their_first_frame(fmt):
     dark, bright = (Image.fromarray(np.full((20, 20, 3), v, np.uint8)) for v in (20, 230))
     image = decode_image(_pil_bytes(dark, fmt, save_all=True, append_images=[bright]))
     assert image.mean() < 60
+
+
+def test_decoding_leaves_no_file_in_the_temp_folder_and_opencv_has_the_pixel_limit(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    before = set(os.listdir(tempfile.gettempdir()))
+    picture = np.random.default_rng(2).integers(0, 256, (90, 120, 3), dtype=np.uint8)
+    for suffix in (".jpg", ".png", ".webp", ".bmp", ".tiff"):
+        decode_image(_encode(picture, suffix))
+    for hostile in (b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 8 +X 8\n" + b"\x01" * 256, b"\x00" * 64):
+        with pytest.raises(ImageDecodeError):
+            decode_image(hostile)
+    assert not [name for name in set(os.listdir(tempfile.gettempdir())) - before if "opencv" in name.lower()]
+    script = "import os, fer_core; print(os.environ['OPENCV_IO_MAX_IMAGE_PIXELS'])"
+    limit = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                           env={k: v for k, v in os.environ.items() if k != "OPENCV_IO_MAX_IMAGE_PIXELS"})
+    assert int(limit.stdout) == 50_000_000

@@ -84,11 +84,12 @@ def test_no_module_reaches_up_into_a_package_init():
     assert not upward, upward
 
 
-def test_inference_and_runs_import_neither_training_nor_the_command_line():
+def test_inference_runs_and_the_server_import_neither_training_nor_the_command_line():
     graph = _graph()
     commands = {"fer_core.cli", "fer_core.analyze_command", "fer_core.__main__"}
+    assert any(name.startswith("fer_core.server") for name in graph)
     for name, targets in graph.items():
-        if name.startswith(("fer_core.inference", "fer_core.runs")):
+        if name.startswith(("fer_core.inference", "fer_core.runs", "fer_core.server")):
             assert not {t for t in targets if t.startswith("fer_core.training")}, name
         if name not in commands:
             assert not targets & commands, name

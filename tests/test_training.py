@@ -181,8 +181,9 @@ def test_a_tta_teacher_gives_each_face_its_view_averaged_probabilities(synthetic
     teacher = Predictor.load(tiny_model)
     train_set = load_dataset(str(synthetic_dataset / "folder"), "train")
     images, labels = train_set.images, train_set.labels
-    flipped = TrainSettings(data="", out="", batch_size=16, distill=0.4, flip_only=True, teacher_tta="mirror")
-    targets = _fixed_teacher_targets(teacher, images, flipped)
+    flipped = TrainSettings(data=str(tmp_path), out="", batch_size=16, distill=0.4, flip_only=True,
+                            teacher_tta="mirror", teacher=str(tiny_model))
+    targets, _ = _fixed_teacher_targets(teacher, images, flipped)
     np.testing.assert_allclose(targets, teacher.predict_proba(to_model_input(images), tta="mirror"), atol=1e-6)
     assert not np.allclose(targets, teacher.predict_proba(to_model_input(images)), atol=1e-4)
     batches = FaceBatches(images, labels, np.eye(7)[labels], flipped, teacher=teacher, teacher_targets=targets)
@@ -192,9 +193,10 @@ def test_a_tta_teacher_gives_each_face_its_view_averaged_probabilities(synthetic
     np.testing.assert_allclose(y, 0.6 * keras.utils.to_categorical(labels[idx], 7)
                                + 0.4 * teacher.predict_proba(x, tta="mirror"), atol=1e-5)
 
-    # Full augmentation changes the teacher's view of each face, so it keeps predicting batch by batch.
-    assert _fixed_teacher_targets(teacher, images, TrainSettings(data="", out="", teacher_tta="mirror")) is None
-    assert _fixed_teacher_targets(teacher, images, TrainSettings(data="", out="", flip_only=True)) is None
+    # Asked to, a teacher predicts batch by batch where augmentation changes what it would see.
+    per_batch = dict(data="", out="", teacher=str(tiny_model), teacher_per_batch=True)
+    assert _fixed_teacher_targets(teacher, images, TrainSettings(**per_batch, teacher_tta="mirror")) == (None, None)
+    assert _fixed_teacher_targets(teacher, images, TrainSettings(**per_batch, flip_only=True)) == (None, None)
 
     run = tmp_path / "student"
     train(TrainSettings(data=str(synthetic_dataset / "folder"), out=str(run), epochs=1, batch_size=32,
@@ -228,3 +230,39 @@ def test_the_augmentation_ranges_are_the_runs_settings(synthetic_dataset):
     flags = " ".join(command_arguments(dataclasses.asdict(still)))
     assert "--max-rotation 0.0 --max-zoom 0.0 --max-shift 0.0" in flags
     assert "--max-rotation" not in " ".join(command_arguments(dataclasses.asdict(TrainSettings(data="d", out="o"))))
+
+
+def test_teacher_targets_are_computed_once_and_cached_beside_the_data_under_their_hash(synthetic_dataset,
+                                                                                      tiny_model, tmp_path):
+    from fer_core.inference.predictor import Predictor
+    from fer_core.inference.preprocess import to_model_input
+    from fer_core.training.data import load_dataset
+    from fer_core.training.teacher import CACHE_FOLDER, teacher_targets
+
+    teacher = Predictor.load(tiny_model)
+    images = load_dataset(str(synthetic_dataset / "folder"), "train").images
+    data = tmp_path / "data"
+    data.mkdir()
+    targets, key = teacher_targets(teacher, str(tiny_model), "mirror", images, str(data))
+    np.testing.assert_allclose(targets, teacher.predict_proba(to_model_input(images), tta="mirror"), atol=1e-6)
+    assert (data / CACHE_FOLDER / f"{key}.npy").is_file()
+
+    class Absent:  # a second run reads the cache and never asks the teacher
+        labels = teacher.labels
+
+        def predict_proba(self, *args, **kwargs):
+            raise AssertionError("the cached targets were not used")
+
+    again, same_key = teacher_targets(Absent(), str(tiny_model), "mirror", images, str(data))
+    assert same_key == key and np.array_equal(again, targets)
+    # Other views or other faces are other targets.
+    assert teacher_targets(teacher, str(tiny_model), "none", images, str(data))[1] != key
+    assert teacher_targets(teacher, str(tiny_model), "mirror", images[:-1], str(data))[1] != key
+    assert len(list((data / CACHE_FOLDER).glob("*.npy"))) == 3
+
+    run = tmp_path / "student"
+    train(TrainSettings(data=str(synthetic_dataset / "folder"), out=str(run), epochs=1, batch_size=32,
+                        teacher=str(tiny_model), distill=0.5), verbose=0)
+    recorded = json.loads((run / "settings.json").read_text())["teacher_targets_sha256"]
+    assert (synthetic_dataset / "folder" / CACHE_FOLDER / f"{recorded}.npy").is_file()
+    assert f"cached as `{recorded[:12]}`" in (run / "model_card.md").read_text()

@@ -12,15 +12,51 @@ import numpy as np
 from PIL import Image
 
 from fer_core.errors import FerError
+from fer_core.machine import MAX_IMAGE_PIXELS
 
 # File names the library reads as images (folders of photos, dataset folders).
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 MAX_BYTES = 50 * 1024 * 1024
-MAX_PIXELS = 50_000_000
+MAX_PIXELS = MAX_IMAGE_PIXELS
 
 
 class ImageDecodeError(FerError, ValueError):
     """The input is empty, too large, not an image, or an image we cannot decode."""
+
+
+class EmptyImageError(ImageDecodeError):
+    """No bytes at all."""
+
+
+class UnsupportedImageError(ImageDecodeError):
+    """Bytes that are not one of the accepted image formats (by their magic bytes)."""
+
+
+class ImageTooLargeError(ImageDecodeError):
+    """More bytes, or more declared pixels, than the limits allow (a decompression bomb among them)."""
+
+
+class CorruptImageError(ImageDecodeError):
+    """An accepted format whose data is truncated or damaged."""
+
+
+# Magic bytes of the formats accepted; anything else is refused before a decoder sees it.
+_SIGNATURES = (
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+    (b"BM", "bmp"),
+    (b"II*\x00", "tiff"),
+    (b"MM\x00*", "tiff"),
+)
+
+
+def image_format(data: bytes) -> str | None:
+    """jpeg, png, gif, bmp, tiff or webp by the file's first bytes; None for anything else."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return next((name for magic, name in _SIGNATURES if data.startswith(magic)), None)
 
 
 def declared_size(data: bytes) -> tuple[int, int] | None:
@@ -31,30 +67,39 @@ def declared_size(data: bytes) -> tuple[int, int] | None:
             with Image.open(io.BytesIO(data)) as image:
                 return image.size
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageDecodeError(f"image too large to decode safely ({exc})") from exc
-    except Exception:  # noqa: BLE001 - not identifiable by Pillow; OpenCV gets the final say
+        raise ImageTooLargeError(f"image too large to decode safely ({exc})") from exc
+    except Exception:  # noqa: BLE001 - not identifiable by Pillow; the caller decides
         return None
 
 
 def decode_image(data: bytes) -> np.ndarray:
     """Encoded JPEG/PNG/WebP/BMP/TIFF (or GIF: first frame) bytes -> BGR uint8 (H, W, 3), EXIF orientation applied.
 
-    Sizes are checked before decoding, from the header, so a small file that claims huge dimensions (a
-    decompression bomb) is refused without allocating its pixels."""
+    The format is recognised by its magic bytes and the size read from its header before any pixel is decoded, so
+    other formats (whose decoders OpenCV would otherwise try) and a small file that claims huge dimensions (a
+    decompression bomb) are refused without allocating their pixels."""
     if not data:
-        raise ImageDecodeError("empty file")
+        raise EmptyImageError("empty file")
     if len(data) > MAX_BYTES:
-        raise ImageDecodeError(f"file is {len(data):,} bytes; the limit is {MAX_BYTES:,}")
+        raise ImageTooLargeError(f"file is {len(data):,} bytes; the limit is {MAX_BYTES:,}")
+    kind = image_format(data)
+    if kind is None:
+        raise UnsupportedImageError("not a readable image: JPEG, PNG, WebP, BMP, TIFF and GIF are accepted")
     size = declared_size(data)
-    if size and size[0] * size[1] > MAX_PIXELS:
-        raise ImageDecodeError(f"image is {size[0]}x{size[1]}; the limit is {MAX_PIXELS:,} pixels")
+    if size is None:
+        raise CorruptImageError(f"damaged {kind.upper()} header")
+    if size[0] * size[1] > MAX_PIXELS:
+        raise ImageTooLargeError(f"image is {size[0]}x{size[1]}; the limit is {MAX_PIXELS:,} pixels")
     buffer = np.frombuffer(data, np.uint8)
-    # IMREAD_COLOR converts gray, alpha, palette and 16-bit images to 8-bit BGR and honours EXIF orientation.
-    image = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
+    try:
+        # IMREAD_COLOR converts gray, alpha, palette and 16-bit images to 8-bit BGR and honours EXIF orientation.
+        image = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
+    except cv2.error as exc:
+        raise CorruptImageError(f"damaged {kind.upper()} ({exc.err or 'decoder error'})") from exc
     if image is None:
-        raise ImageDecodeError("not a readable image (unsupported format, truncated or not an image)")
+        raise CorruptImageError(f"damaged or truncated {kind.upper()}")
     if image.shape[0] * image.shape[1] > MAX_PIXELS:
-        raise ImageDecodeError(f"image is {image.shape[1]}x{image.shape[0]}; the limit is {MAX_PIXELS:,} pixels")
+        raise ImageTooLargeError(f"image is {image.shape[1]}x{image.shape[0]}; the limit is {MAX_PIXELS:,} pixels")
     return image
 
 

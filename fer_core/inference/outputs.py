@@ -3,23 +3,40 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from fer_core.errors import UsageError
 
 
 @contextmanager
 def atomic_output(target: str | os.PathLike[str]) -> Iterator[Path]:
     """A hidden path to write target's content to, renamed to target when the block ends without an error and
-    removed otherwise: an interrupted run leaves no partial output behind. The hidden name keeps target's suffix,
-    which tells writers such as PyAV the format."""
+    removed otherwise: an interrupted run leaves no partial output behind. The hidden file is created new under a
+    random name (never an existing file, nor a link someone planted there) and keeps target's suffix, which tells
+    writers such as PyAV the format."""
     target = Path(target)
-    partial = target.with_name(f".{target.stem}.partial{target.suffix}")
+    descriptor, name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".partial{target.suffix}",
+                                        dir=target.parent)
+    os.close(descriptor)
+    partial = Path(name)
     try:
         yield partial
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
+
+
+def check_inputs_survive(inputs: Iterable[str | os.PathLike[str]], outputs: Iterable[str | os.PathLike[str] | None]
+                         ) -> None:
+    """UsageError when an output would replace one of the inputs (the same file by any path, links followed)."""
+    existing = {Path(path).resolve() for path in inputs}
+    for output in outputs:
+        if output is not None and Path(output).resolve() in existing:
+            raise UsageError(f"{output} is one of the inputs: writing it would replace the original; choose another "
+                             "output")
 
 
 def write_atomically(path: str | os.PathLike[str], data: str | bytes) -> None:

@@ -20,7 +20,7 @@ from av.video.stream import VideoStream
 from fer_core.errors import FerError, MissingInputError, UsageError
 from fer_core.inference.draw import draw_results
 from fer_core.inference.live import LiveAnalyzer, LiveSettings
-from fer_core.inference.outputs import atomic_output, unique_name
+from fer_core.inference.outputs import atomic_output, check_inputs_survive, unique_name
 from fer_core.inference.pipeline import FaceResult
 from fer_core.inference.predictor import Predictor
 from fer_core.inference.rows import FACE_COLUMNS, face_rows
@@ -185,13 +185,16 @@ def video_jobs(inputs: Sequence[str], out: str | None = None, csv_path: str | No
         Path(out_dir).mkdir(parents=True, exist_ok=True)
         used: set[str] = set()
         names = [unique_name(Path(path).stem, used) for path in inputs]
-        return [VideoJob(str(path), str(Path(out_dir) / f"{name}.mp4"), str(Path(out_dir) / f"{name}.csv"))
+        jobs = [VideoJob(str(path), str(Path(out_dir) / f"{name}.mp4"), str(Path(out_dir) / f"{name}.csv"))
                 for path, name in zip(inputs, names, strict=True)]
-    if len(inputs) != 1:
+    elif len(inputs) != 1:
         raise UsageError("several inputs need --out-dir")
-    if not out and not csv_path:
+    elif not out and not csv_path:
         raise UsageError("give --out and/or --csv (or --out-dir)")
-    return [VideoJob(str(inputs[0]), out, csv_path)]
+    else:
+        jobs = [VideoJob(str(inputs[0]), out, csv_path)]
+    check_inputs_survive(inputs, [path for job in jobs for path in (job.out, job.csv)])
+    return jobs
 
 
 def run_video_job(job: VideoJob, every: int = 1, model: str | os.PathLike[str] | None = None,

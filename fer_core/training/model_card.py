@@ -148,8 +148,11 @@ def _teacher(settings: dict) -> str:
         return ""
     mode = settings.get("teacher_tta", "none")
     views = f", averaged over its {view_count(mode)} {TTA_LABELS[mode]} views," if mode != "none" else ""
-    return (f"; distilled from `{settings['teacher']}` (its probabilities{views} weigh {settings.get('distill')} "
-            "in each target)")
+    cached = settings.get("teacher_targets_sha256")
+    source = (f"computed once on the plain faces and cached as `{cached[:12]}`" if cached
+              else "predicted on each augmented batch")
+    return (f"; distilled from `{settings['teacher']}` (its probabilities{views}, {source}, weigh "
+            f"{settings.get('distill')} in each target)")
 
 
 def _augmentation(settings: dict) -> str:

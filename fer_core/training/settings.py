@@ -44,11 +44,14 @@ class TrainSettings:
     val_split: str = _option("test", "split used for validation")
     limit: int | None = _option(None, "train on only N faces (quick checks)")
     teacher: str | None = _option(None, "distil from this .keras model (e.g. an ensemble): its probabilities on "
-                                        "each augmented face are blended into the target")
-    distill: float = _option(0.5, "weight of the teacher's probabilities in the target", with_setting="teacher")
-    teacher_tta: str = _option("none", "the teacher averages its probabilities over these test-time views; with "
-                                       "--no-augment or --flip-only they are computed once for the whole run",
+                                        "each training face, computed once and cached beside the data "
+                                        "(fer_core.training.teacher), are blended into the target")
+    distill: float = _option(0.5, "weight of the teacher's probabilities in the target: (1 - A) * the FER2013 (or "
+                                  "FER+-blended) target + A * the teacher's", with_setting="teacher", metavar="A")
+    teacher_tta: str = _option("none", "the teacher averages its probabilities over these test-time views",
                                choices=["none", "mirror", "multi"])
+    teacher_per_batch: bool = _option(False, "the teacher predicts on each augmented batch instead (slower: the "
+                                             "teacher runs every step)")
     init_from: str | None = _option(None, "start from this .keras model's weights (same --arch) instead of random "
                                           "ones: a warm restart", metavar="MODEL")
     swa_start: int = _option(0, "average the weights from this epoch on (stochastic weight averaging; batch norm "

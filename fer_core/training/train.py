@@ -30,6 +30,7 @@ from fer_core.training.data import data_record, load_dataset
 from fer_core.training.evaluation import write_evaluations
 from fer_core.training.model_card import write_model_card
 from fer_core.training.settings import TrainSettings
+from fer_core.training.teacher import teacher_targets
 
 # seconds: wall-clock per epoch; cpu_seconds: the process's CPU time over it, all threads (core-seconds), which
 # stays comparable when runs share the machine's cores.
@@ -197,15 +198,15 @@ def _float32_copy(model: keras.Model, settings: TrainSettings) -> keras.Model:
     return copy
 
 
-def _fixed_teacher_targets(teacher: Predictor, images: np.ndarray, settings: TrainSettings) -> np.ndarray | None:
-    """The teacher's probabilities for every training face, computed once, when the student's batches cannot change
-    them: faces left as they are, or only mirrored while the teacher averages a view set that holds every mirror.
-    Otherwise (None) the teacher predicts on each augmented batch."""
-    if settings.augment and not (settings.flip_only and settings.teacher_tta != "none"):
-        return None
-    chunk = 1024
-    return np.concatenate([teacher.predict_proba(to_model_input(images[i:i + chunk]), tta=settings.teacher_tta)
-                           for i in range(0, len(images), chunk)])
+def _fixed_teacher_targets(teacher: Predictor, images: np.ndarray,
+                           settings: TrainSettings) -> tuple[np.ndarray | None, str | None]:
+    """The teacher's probabilities for every training face and their hash, computed once and cached
+    (fer_core.training.teacher); (None, None) when --teacher-per-batch asks the teacher to see each augmented batch.
+    Mirror-averaged targets fit a mirrored face exactly; for the other augmentations they are the plain face's."""
+    views_change = settings.augment and not (settings.flip_only and settings.teacher_tta != "none")
+    if settings.teacher_per_batch and views_change:
+        return None, None
+    return teacher_targets(teacher, str(settings.teacher), settings.teacher_tta, images, settings.data)
 
 
 def _training_faces(train_set, settings: TrainSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -277,7 +278,7 @@ def _new_model(settings: TrainSettings, num_classes: int) -> keras.Model:
 
 
 def _write_settings(settings_file: Path, settings: TrainSettings, initial_epoch: int, model, classes,
-                    train_images: int, val_images: int) -> None:
+                    train_images: int, val_images: int, teacher_targets_sha256: str | None = None) -> None:
     """settings.json: the settings, what they resolved to, and where the run was trained."""
     changes = _schedule_changes(settings_file, settings, initial_epoch)
     record = dataclasses.asdict(settings) | {
@@ -289,7 +290,8 @@ def _write_settings(settings_file: Path, settings: TrainSettings, initial_epoch:
         "keras_backend": keras.backend.backend(),
         "keras_version": keras.__version__,
         "machine": machine.describe(),
-    } | ({"schedule_changes": changes} if changes else {})
+    } | ({"schedule_changes": changes} if changes else {}) | (
+        {"teacher_targets_sha256": teacher_targets_sha256} if teacher_targets_sha256 else {})
     settings_file.write_text(json.dumps(record, indent=2))
 
 
@@ -330,11 +332,12 @@ def train(settings: TrainSettings, resume: bool = False, verbose: int = 2, stop_
         with dtype_policy(DTYPE_POLICIES[settings.precision]):
             model = _new_model(settings, num_classes)
         initial_epoch, best, elapsed = 0, -1.0, 0.0
-    _write_settings(settings_file, settings, initial_epoch, model, classes, len(images), len(val_set.images))
+    teacher = _load_teacher(settings, classes)
+    fixed, fixed_sha256 = _fixed_teacher_targets(teacher, images, settings) if teacher is not None else (None, None)
+    _write_settings(settings_file, settings, initial_epoch, model, classes, len(images), len(val_set.images),
+                    fixed_sha256)
 
     class_weight = _balanced_weights(labels, num_classes) if settings.class_weights else None
-    teacher = _load_teacher(settings, classes)
-    fixed = _fixed_teacher_targets(teacher, images, settings) if teacher is not None else None
     batches = FaceBatches(images, labels, targets, settings, class_weight, epoch=initial_epoch, teacher=teacher,
                           teacher_targets=fixed)
     val = (to_model_input(val_set.images), keras.utils.to_categorical(val_set.labels, num_classes))

@@ -69,3 +69,24 @@ def test_the_detector_picker_switches_between_yunet_and_haar(fer_data_dir):
     assert len(at.dataframe[0].value) == len(haar)
     # The Haar settings replace YuNet's score threshold in the sensitivity panel.
     assert at.slider(key="photos_neighbors").value == 5
+
+
+def test_a_rerun_reuses_each_photos_analysis_and_the_count_is_capped(monkeypatch):
+    from fer_core.inference import pipeline
+
+    calls = []
+    original = pipeline.Analyzer.analyze
+
+    def counted(self, image, channel_order="bgr"):
+        calls.append(image.shape)
+        return original(self, image, channel_order)
+
+    monkeypatch.setattr(pipeline.Analyzer, "analyze", counted)
+    at = open_page("2_Analyse_photos.py")
+    photos = [(f"p{i}.png", _png(np.full((60, 80, 3), 10 * i, np.uint8)), "image/png") for i in range(22)]
+    at.file_uploader[0].set_value(photos).run()
+    assert not at.exception
+    assert len(at.header) == 20 and any("first 20 are analysed" in w.value for w in at.warning)
+    assert len(calls) == 20
+    at.run()  # a rerun with the same photos and settings analyses nothing again
+    assert len(calls) == 20 and len(at.header) == 20

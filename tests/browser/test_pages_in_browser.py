@@ -264,3 +264,22 @@ def test_video_page_upload_shows_chart_and_annotated_video(app_url, browser_fact
         screenshot(page, "video_page")
     finally:
         browser.close()
+
+
+def test_the_api_docs_render_with_no_request_leaving_the_machine(browser_factory):
+    from test_server_process import _start, _stop
+
+    process, url = _start(ready_within=120)
+    browser = browser_factory()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    outside = []
+    page.on("request", lambda request: None if request.url.startswith(url) else outside.append(request.url))
+    try:
+        page.goto(f"{url}/docs")
+        page.get_by_text("/v1/analyze/batch").first.wait_for(timeout=60_000)
+        page.get_by_text("/v1/models").first.wait_for(timeout=10_000)
+        screenshot(page, "api_docs")
+        assert outside == []
+    finally:
+        browser.close()
+        _stop(process)
