@@ -117,3 +117,50 @@ def test_video_command(tiny_model, tmp_path):
     missing = subprocess.run([sys.executable, "-m", "fer_core", "video", str(tmp_path / "nope.mp4"), "--csv", "x.csv"],
                              cwd=REPO_ROOT, capture_output=True, text=True, timeout=300)
     assert missing.returncode != 0 and missing.stderr.strip().startswith("error: no video at")
+
+
+def _one_pixel_wide_mkv(path) -> None:
+    with av.open(str(path), "w", format="matroska") as container:
+        stream = container.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 1, 48, "yuv420p"
+        for _ in range(5):
+            frame = av.VideoFrame.from_ndarray(np.zeros((48, 1, 3), np.uint8), format="bgr24")
+            for packet in stream.encode(frame.reformat(format="yuv420p")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+def test_videos_beyond_the_limits_are_refused_from_their_metadata(tmp_path, tiny_model, monkeypatch):
+    from fer_core.inference import video as video_module
+    from fer_core.inference.predictor import Predictor
+    from fer_core.inference.video import VideoLimitError, check_video_limits, process_video
+
+    thin = tmp_path / "thin.mkv"
+    _one_pixel_wide_mkv(thin)
+    with pytest.raises(VideoLimitError, match="at least 16 pixels"):
+        process_video(thin, tmp_path / "out.mp4", predictor=Predictor.load(tiny_model))
+    clip = tmp_path / "clip.mp4"
+    write_clip(clip, [np.full((64, 64, 3), 100, np.uint8)] * 30)
+    decoded = []
+    monkeypatch.setattr(video_module, "MAX_VIDEO_FRAMES", 10)
+    monkeypatch.setattr(video_module.LiveAnalyzer, "process", lambda self, image, t: decoded.append(t) or [])
+    with pytest.raises(VideoLimitError, match="30 frames; the limit is 10"):
+        process_video(clip, csv_path=tmp_path / "rows.csv", predictor=Predictor.load(tiny_model))
+    assert decoded == []  # refused before a frame was decoded
+    monkeypatch.undo()
+    for too_much in [(7680, 4320, 0, 0), (640, 480, 4000.0, 0), (640, 480, 0, 300_000)]:
+        with pytest.raises(VideoLimitError):
+            check_video_limits(*too_much)
+    check_video_limits(1920, 1080, 600.0, 18_000)
+
+
+def test_the_cli_names_a_video_beyond_the_limits_in_one_line(tmp_path):
+    from test_cli import run_cli
+
+    thin = tmp_path / "thin.mkv"
+    _one_pixel_wide_mkv(thin)
+    proc = run_cli("video", thin, "--csv", tmp_path / "rows.csv", check=False)
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        "error: video is 1x48; frames need at least 16 pixels a side"]
+    assert not (tmp_path / "rows.csv").exists()

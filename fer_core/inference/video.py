@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
@@ -33,8 +34,20 @@ Rows = list[dict[str, Any]]
 CSV_FIELDS = ["frame", "time_s", "face_id", *FACE_COLUMNS[1:]]
 
 
+# What a video may hold, read from its stream's metadata before any frame is decoded, and checked again as frames
+# arrive (metadata can lie): 4K, an hour, and an hour's frames at 60 frames/s. Smaller than a face: refused.
+MAX_VIDEO_PIXELS = 3840 * 2160
+MAX_VIDEO_SECONDS = 3600.0
+MAX_VIDEO_FRAMES = 216_000
+MIN_VIDEO_SIDE = 16
+
+
 class VideoError(FerError, RuntimeError):
     """The input is not a readable video."""
+
+
+class VideoLimitError(VideoError):
+    """A video larger, longer or smaller than the limits allow."""
 
 
 @dataclass(frozen=True)
@@ -114,8 +127,32 @@ def _open_input(source: Media) -> tuple[Any, VideoStream]:
         stream: VideoStream = container.streams.video[0]
     except (av.FFmpegError, IndexError, OSError) as exc:
         raise VideoError(f"not a readable video: {exc}") from exc
+    try:
+        check_video_limits(stream.codec_context.width, stream.codec_context.height, _duration(container, stream),
+                           stream.frames or 0)
+    except VideoError:
+        container.close()
+        raise
     stream.thread_type = "AUTO"
     return container, stream
+
+
+def _duration(container: Any, stream: VideoStream) -> float:
+    """Seconds, from the stream's metadata or else the container's (0 when neither says)."""
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    return float(container.duration or 0) / av.time_base
+
+
+def check_video_limits(width: int, height: int, seconds: float = 0.0, frames: int = 0) -> None:
+    if width * height > MAX_VIDEO_PIXELS:
+        raise VideoLimitError(f"video is {width}x{height}; the limit is {MAX_VIDEO_PIXELS:,} pixels a frame")
+    if min(width, height) < MIN_VIDEO_SIDE:
+        raise VideoLimitError(f"video is {width}x{height}; frames need at least {MIN_VIDEO_SIDE} pixels a side")
+    if seconds > MAX_VIDEO_SECONDS:
+        raise VideoLimitError(f"video lasts {seconds:,.0f} s; the limit is {MAX_VIDEO_SECONDS:,.0f} s")
+    if frames > MAX_VIDEO_FRAMES:
+        raise VideoLimitError(f"video has {frames:,} frames; the limit is {MAX_VIDEO_FRAMES:,}")
 
 
 def process_video(source: Media, out: Media | None = None, csv_path: str | os.PathLike[str] | None = None,
@@ -144,6 +181,10 @@ def process_video(source: Media, out: Media | None = None, csv_path: str | os.Pa
             if cancel and cancel():
                 cancelled = True
                 break
+            if (frame.width, frame.height) != (width, height) or index >= MAX_VIDEO_FRAMES:
+                check_video_limits(frame.width, frame.height, frames=index + 1)
+                if (frame.width, frame.height) != (width, height):
+                    raise VideoError(f"frame {index} is {frame.width}x{frame.height}, the video {width}x{height}")
             image = frame.to_ndarray(format="bgr24")
             time_s = float(frame.time) if frame.time is not None else index / float(fps)
             if index % every == 0:
@@ -158,8 +199,12 @@ def process_video(source: Media, out: Media | None = None, csv_path: str | os.Pa
     except av.FFmpegError as exc:
         raise VideoError(f"decoding failed at frame {index}: {exc}") from exc
     finally:
-        outputs.close()
         container.close()
+        try:
+            outputs.close()
+        except (av.FFmpegError, ValueError, IndexError) as exc:  # the encoder's last packets; never masks an error
+            if sys.exc_info()[0] is None:
+                raise VideoError(f"writing the annotated video failed: {exc}") from exc
     return VideoSummary(index, float(fps), width, height, tuple(sorted(face_ids)), outputs.codec,
                         time.perf_counter() - started, cancelled)
 
