@@ -33,6 +33,44 @@ def test_one_interpreter_serves_every_batch_size_and_overlapping_calls_get_their
         np.testing.assert_array_equal(got, want)
 
 
+def test_a_burst_beyond_the_interpreter_cap_queues_and_gets_the_same_answers(tiny_model):
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    content = Predictor.load(tiny_model, engine="tflite")._fn.content
+    runner = tflite.TFLiteRunner(content, threads=1, max_interpreters=2)
+    made, overlapping, peak, lock = [], [0], [0], threading.Lock()
+    make = tflite._make_interpreter
+
+    def counted(*args):
+        made.append(1)
+        return make(*args)
+
+    x = np.random.default_rng(1).random((16, 48, 48, 1), dtype=np.float32)
+    alone = runner(x)
+
+    def call(_):
+        with lock:
+            overlapping[0] += 1
+            peak[0] = max(peak[0], overlapping[0])
+        try:
+            return runner(x)
+        finally:
+            with lock:
+                overlapping[0] -= 1
+
+    original, tflite._make_interpreter = tflite._make_interpreter, counted
+    try:
+        with ThreadPoolExecutor(12) as pool:
+            answers = list(pool.map(call, range(48)))
+    finally:
+        tflite._make_interpreter = original
+    assert peak[0] > 2  # more callers at once than interpreters
+    assert len(made) <= 1 and runner.pool_size == 2  # one existed; at most one more was made for the burst
+    for answer in answers:
+        np.testing.assert_array_equal(answer, alone)
+
+
 def test_converted_models_are_cached_by_the_model_file_hash(tiny_model, tmp_path, monkeypatch):
     monkeypatch.setenv("FER_CACHE_DIR", str(tmp_path))
     predictor = Predictor.load(tiny_model)

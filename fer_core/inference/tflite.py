@@ -104,6 +104,11 @@ def _make_interpreter(content: bytes, threads: int) -> Any:
     return interpreter
 
 
+# Interpreters per model: each holds a repacked copy of the weights (about 21 MB for the default model). Four keep
+# 2 cores busy with room to spare; callers beyond them queue.
+MAX_INTERPRETERS = 4
+
+
 class TFLiteRunner:
     """(N, 48, 48, 1) float32 -> probabilities. Safe to call from several threads: an interpreter is not, so each
     call takes one from a shared pool and puts it back, and the pool only grows with calls that truly overlap.
@@ -112,13 +117,18 @@ class TFLiteRunner:
     is one per concurrent call, never one per batch size: it is resized to each call's batch, which takes 0.1-0.2 ms
     once the largest batch has been seen.
 
+    At most `max_interpreters` exist (default MAX_INTERPRETERS); a call beyond them waits for one to come back, so a
+    burst of callers costs time, not memory.
+
     ValueError when content is not a TFLite model of (N, 48, 48, 1) faces; `outputs` is its number of classes."""
 
-    def __init__(self, content: bytes, threads: int | None = None):
+    def __init__(self, content: bytes, threads: int | None = None, max_interpreters: int | None = None):
         self.content = content
         self.threads = threads or usable_cores()
+        self.max_interpreters = max_interpreters or MAX_INTERPRETERS
         self._free: list[list[Any]] = []
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(self.max_interpreters)
         first = self._take()  # validates the model before the first call
         shape = tuple(first[0].get_input_details()[0]["shape"][1:])
         if shape != (INPUT_SIZE, INPUT_SIZE, 1):
@@ -133,17 +143,24 @@ class TFLiteRunner:
             return len(self._free)
 
     def _take(self) -> list[Any]:
-        """[interpreter, input index, output index, batch size it is allocated for]."""
-        with self._lock:
-            if self._free:
-                return self._free.pop()
-        interpreter = _make_interpreter(self.content, self.threads)
+        """[interpreter, input index, output index, batch size it is allocated for]; waits while all
+        max_interpreters are in use."""
+        self._slots.acquire()
+        try:
+            with self._lock:
+                if self._free:
+                    return self._free.pop()
+            interpreter = _make_interpreter(self.content, self.threads)
+        except BaseException:
+            self._slots.release()
+            raise
         source = interpreter.get_input_details()[0]
         return [interpreter, source["index"], interpreter.get_output_details()[0]["index"], int(source["shape"][0])]
 
     def _give_back(self, entry: list[Any]) -> None:
         with self._lock:
             self._free.append(entry)
+        self._slots.release()
 
     def __call__(self, faces: np.ndarray) -> np.ndarray:
         outputs = []
