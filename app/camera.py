@@ -14,18 +14,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from app.timeline import Timeline
 from fer_core.inference.draw import draw_results
 from fer_core.inference.imageio import encode_png
 from fer_core.inference.live import LiveAnalyzer, LiveSettings
 from fer_core.inference.pipeline import FaceResult
 from fer_core.inference.predictor import Predictor
-from fer_core.inference.rows import FACE_COLUMNS, rows_to_csv
-
-# Rows kept for the timeline and its CSV, as float32 numbers (about 60 bytes a row): at 30 frames/s with 4 faces,
-# about 70 minutes; the oldest frames go first.
-MAX_TIMELINE_ROWS = 500_000
-# The timeline's columns before one column per class.
-TIMELINE_COLUMNS = ["time_s", "face_id", *FACE_COLUMNS[1:]]
 
 
 @dataclass(frozen=True)
@@ -72,8 +66,7 @@ class CameraSession:
         self.view = ViewOptions()
         self.meter = FrameRateMeter()
         self.results: queue.Queue[FrameResult] = queue.Queue(maxsize=32)
-        self._timeline: list[np.ndarray] = []  # one (faces, 8 + classes) float32 block per recorded frame
-        self._rows = 0
+        self.timeline = Timeline(len(self.live.labels))
         self.latest: FrameResult | None = None
         self.frames = 0  # frames the page has received from the callback since the session's data was cleared
         self._started: float | None = None
@@ -130,28 +123,22 @@ class CameraSession:
             seconds, labels = result.time - self._started, self.labels
             block = np.array([[seconds, f.face_id or 0, *f.box, labels.index(f.emotion), f.confidence,
                                *(f.scores.get(name, 0.0) for name in labels)] for f in result.faces], np.float32)
-            self._timeline.append(block)
-            self._rows += len(block)
-            while self._rows > MAX_TIMELINE_ROWS:
-                self._rows -= len(self._timeline.pop(0))
+            self.timeline.append(block)
         self.latest = result
         self.frames += 1
 
     def timeline_rows(self, last: int | None = None) -> list[dict]:
-        """The session's timeline, one dict per face per analysed frame (the `last` rows only, if given)."""
-        blocks = list(self._timeline)  # a copy: a download runs on its own thread while the page keeps recording
-        if not blocks:
-            return []
-        table = np.concatenate(blocks)[-last if last else 0:]
+        """The `last` rows of the session's timeline (for the page's chart), one dict per face per analysed frame."""
         labels = self.labels
         return [{"time_s": round(float(row[0]), 3), "face_id": int(row[1]), "x": int(row[2]), "y": int(row[3]),
                  "w": int(row[4]), "h": int(row[5]), "emotion": labels[int(row[6])],
                  "confidence": round(float(row[7]), 4)}
-                | {name: round(float(p), 4) for name, p in zip(labels, row[8:], strict=True)} for row in table]
+                | {name: round(float(p), 4) for name, p in zip(labels, row[8:], strict=True)}
+                for row in self.timeline.table(last)]
 
     def timeline_csv(self) -> str:
         """The session's timeline: one row per face per analysed frame, with every probability."""
-        return rows_to_csv(self.timeline_rows(), TIMELINE_COLUMNS + self.labels)
+        return "".join(self.timeline.csv_chunks(self.labels))
 
     def snapshot_png(self) -> bytes:
         """The latest annotated frame as PNG (empty before the first frame)."""
@@ -160,10 +147,9 @@ class CameraSession:
 
     def summary(self) -> dict[int, dict[str, float]]:
         """Per face id, the share of its analysed frames spent in each emotion (its top label)."""
-        blocks = list(self._timeline)
-        if not blocks:
+        table = self.timeline.table()
+        if not len(table):
             return {}
-        table = np.concatenate(blocks)
         faces, emotions = table[:, 1].astype(int), table[:, 6].astype(int)
         shares = {}
         for face in np.unique(faces):
@@ -173,8 +159,7 @@ class CameraSession:
 
     def clear(self) -> None:
         """Forget the timeline and the latest frame (the user's choice; nothing was written anywhere)."""
-        self._timeline.clear()
-        self._rows = 0
+        self.timeline.clear()
         self.latest = None
         self.frames = 0
         self._started = None
