@@ -69,3 +69,28 @@ def open_page(page: str | None = None, timeout: int = 180):
     if page:
         at.switch_page(f"pages/{page}").run()
     return at
+
+
+def hostile_images() -> dict[str, tuple[bytes, str]]:
+    """Generated files that attack an image decoder, by upload name: (bytes, the start of the typed error's
+    message). None is a valid image of an accepted format."""
+    import io
+    import zipfile
+
+    from PIL import Image
+
+    bomb = io.BytesIO()
+    Image.new("1", (30000, 30000)).save(bomb, "PNG")  # 30000 x 30000 declared in about 100 KB
+    good = cv2.imencode(".jpg", np.full((120, 160, 3), 128, np.uint8))[1].tobytes()
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("inside.jpg", good)
+    return {
+        # Radiance HDR, which OpenCV would decode, declaring 40000 x 40000 pixels: refused by its magic bytes.
+        "hdr_bomb.png": (b"#?RADIANCE\nFORMAT=32-bit_rle_rgbe\n\n-Y 40000 +X 40000\n" + b"\x00" * 4096,
+                         "not a readable image"),
+        "declared_huge.png": (bomb.getvalue(), "image declares more than"),
+        "truncated.jpg": (good[: len(good) // 2], "damaged"),
+        "zip_renamed.jpg": (archive.getvalue(), "not a readable image"),
+        "empty.png": (b"", "empty file"),
+    }

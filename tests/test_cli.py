@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -245,3 +246,23 @@ def test_a_user_error_gets_one_line_and_a_bug_keeps_its_traceback(monkeypatch, c
     monkeypatch.setattr(cli, "run_evaluate", raises(ValueError("a bug")))
     with pytest.raises(ValueError, match="a bug"):
         cli.main(["evaluate", "--data", "somewhere"])
+
+
+def test_the_hostile_corpus_is_named_once_each_and_the_good_photo_is_analysed(tmp_path, tiny_model):
+    from helpers import hostile_images
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    hostile = hostile_images()
+    for name, (data, _) in hostile.items():
+        (folder / name).write_bytes(data)
+    cv2.imwrite(str(folder / "zz_good.png"), np.full((120, 160, 3), 90, np.uint8))
+    out = tmp_path / "faces.json"
+    proc = run_cli("analyze", folder, "--model", tiny_model, "--json", out, check=False)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == len(hostile)
+    for name, (_, reason) in hostile.items():
+        assert [line for line in lines if line.startswith(f"{folder / name}: {reason}")], name
+    records = {Path(r["image"]).name: r for r in json.loads(out.read_text())}
+    assert records["zz_good.png"]["error"] is None and all(records[name]["error"] for name in hostile)

@@ -66,8 +66,9 @@ def declared_size(data: bytes) -> tuple[int, int] | None:
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as image:
                 return image.size
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageTooLargeError(f"image too large to decode safely ({exc})") from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageTooLargeError(f"image declares more than {Image.MAX_IMAGE_PIXELS or 0:,} pixels; the limit is "
+                                 f"{MAX_PIXELS:,}") from None
     except Exception:  # noqa: BLE001 - not identifiable by Pillow; the caller decides
         return None
 

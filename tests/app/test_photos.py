@@ -90,3 +90,19 @@ def test_a_rerun_reuses_each_photos_analysis_and_the_count_is_capped(monkeypatch
     assert len(calls) == 20
     at.run()  # a rerun with the same photos and settings analyses nothing again
     assert len(calls) == 20 and len(at.header) == 20
+
+
+def test_each_hostile_file_is_named_once_with_its_typed_error_and_the_rest_is_processed():
+    from helpers import hostile_images
+
+    hostile = hostile_images()
+    at = open_page("2_Analyse_photos.py")
+    good = ("good.png", _png(np.full((120, 160, 3), 90, np.uint8)), "image/png")
+    at.file_uploader[0].set_value([(name, data, "image/png") for name, (data, _) in hostile.items()] + [good]).run()
+    assert not at.exception
+    assert [h.value for h in at.header] == [*hostile, "good.png"]
+    errors = [e.value for e in at.error]
+    assert len(errors) == len(hostile)
+    for (name, (_, reason)), error in zip(hostile.items(), errors, strict=True):
+        assert error.startswith(f"{name}: {reason}"), error
+    assert any("No faces found" in w.value for w in at.warning)  # good.png was analysed

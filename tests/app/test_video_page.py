@@ -24,3 +24,14 @@ def test_broken_video_gives_one_message(tmp_path):
     at.button[0].click().run()
     assert not at.exception
     assert at.error[0].value.startswith("broken.mp4: not a readable video")
+
+
+def test_a_one_pixel_wide_video_gets_one_typed_message(tmp_path):
+    from test_video import _one_pixel_wide_mkv
+
+    _one_pixel_wide_mkv(tmp_path / "thin.mkv")
+    at = open_page("4_Video.py")
+    at.file_uploader[0].set_value(("thin.mkv", (tmp_path / "thin.mkv").read_bytes(), "video/x-matroska")).run()
+    at.button[0].click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["thin.mkv: video is 1x48; frames need at least 16 pixels a side"]
