@@ -9,9 +9,11 @@ from app.charts import emotion_timeline
 from app.controls import detector_controls
 from app.models import require_analyzer
 from app.navigation import page_setup
+from app.tables import compact_rows
 from fer_core.inference.live import LIVE_DETECTOR, LiveSettings
-from fer_core.inference.rows import rows_to_csv
 from fer_core.inference.video import CSV_FIELDS, VideoError, process_video
+
+
 
 page_setup("pages/4_Video.py")
 st.title("Analyse a video")
@@ -49,9 +51,12 @@ if key not in st.session_state:
     bar.empty()
     for old in [k for k in st.session_state if str(k).startswith("video_")]:
         del st.session_state[old]  # keep only the latest video's results in memory
-    st.session_state[key] = (summary, rows, annotated.getvalue())
+    # Kept as typed columns (float32 numbers, the emotion a category), not a dict per face and frame.
+    table = compact_rows(rows, CSV_FIELDS + list(base.labels))
+    del rows
+    st.session_state[key] = (summary, table, annotated.getvalue())
 
-summary, rows, annotated_bytes = st.session_state[key]
+summary, table, annotated_bytes = st.session_state[key]
 st.success(f"{summary.frames} frames at {summary.fps:.2f} fps ({summary.width}x{summary.height}), "
            f"{len(summary.face_ids)} face id(s), processed at {summary.frames / max(summary.seconds, 1e-9):.1f} "
            f"frames/s")
@@ -59,12 +64,11 @@ left, right = st.columns([3, 2])
 with left:
     st.video(annotated_bytes, format="video/mp4")
 with right:
-    if rows:
-        table = pd.DataFrame(rows)
-        table["face"] = "face " + table["face_id"].astype(str)
-        figure = emotion_timeline(table, base.labels, "time_s", "Emotion over time per face id", max_faces=6)
+    if len(table):
+        shown = table.assign(face="face " + table["face_id"].astype(str))
+        figure = emotion_timeline(shown, base.labels, "time_s", "Emotion over time per face id", max_faces=6)
         st.plotly_chart(figure, key="video_timeline")
-        counts = table.groupby(["face", "emotion"]).size().unstack(fill_value=0)
+        counts = shown.groupby(["face", "emotion"], observed=True).size().unstack(fill_value=0)
         st.dataframe(counts)
     else:
         st.warning("No faces found in this video. Faces must look roughly towards the camera and be at least "
@@ -72,5 +76,6 @@ with right:
 stem = upload.name.rsplit(".", 1)[0]
 d1, d2 = st.columns(2)
 d1.download_button("Annotated MP4", annotated_bytes, f"{stem}_annotated.mp4", "video/mp4", on_click="ignore")
-d2.download_button("Per-frame CSV", rows_to_csv(rows, CSV_FIELDS + list(base.labels)), f"{stem}_frames.csv",
-                   "text/csv", on_click="ignore")
+# Built when the button is pressed, not on every rerun.
+d2.download_button("Per-frame CSV", lambda: table.to_csv(index=False), f"{stem}_frames.csv", "text/csv",
+                   on_click="ignore")

@@ -262,6 +262,13 @@ def test_video_page_upload_shows_chart_and_annotated_video(app_url, browser_fact
                                timeout=60_000)
         assert page.evaluate("document.querySelector('video').duration") > 1.0
         screenshot(page, "video_page")
+        with page.expect_download() as download_info:
+            page.get_by_role("button", name="Per-frame CSV").click()
+        download_info.value.save_as(tmp_path / "frames.csv")
+        with open(tmp_path / "frames.csv", newline="") as f:
+            frames = list(csv.DictReader(f))
+        assert list(frames[0])[:3] == ["frame", "time_s", "face_id"]
+        assert {row["face_id"] for row in frames} == {"1", "2"}
     finally:
         browser.close()
 
