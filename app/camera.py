@@ -7,11 +7,14 @@ into the session's timeline.
 
 from __future__ import annotations
 
+import os
 import queue
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from app.timeline import Timeline
@@ -20,6 +23,55 @@ from fer_core.inference.imageio import encode_png
 from fer_core.inference.live import LiveAnalyzer, LiveSettings
 from fer_core.inference.pipeline import FaceResult
 from fer_core.inference.predictor import Predictor
+
+# Camera streams one server process analyses at once ($FER_MAX_CAMERA_STREAMS); a further user is asked to wait.
+# Each takes about a quarter of 2 cores at 30 frames/s with six faces (docs/performance.md).
+MAX_CAMERA_STREAMS = int(os.environ.get("FER_MAX_CAMERA_STREAMS", "8"))
+# Frames are scaled down to this longer side before analysis: a browser may send any size it likes.
+MAX_FRAME_SIDE = 1280
+# A stream that sent no frame for this long no longer counts as active.
+STREAM_IDLE_SECONDS = 5.0
+
+
+class StreamRegistry:
+    """Which camera sessions of this process are streaming: each frame's callback reports its session."""
+
+    def __init__(self) -> None:
+        self._last_frame: dict[int, float] = {}
+        self._lock = threading.Lock()
+
+    def beat(self, session: int, now: float | None = None) -> None:
+        with self._lock:
+            self._last_frame[session] = time.monotonic() if now is None else now
+
+    def forget(self, session: int) -> None:
+        with self._lock:
+            self._last_frame.pop(session, None)
+
+    def active(self, now: float | None = None) -> set[int]:
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            for session in [s for s, t in self._last_frame.items() if now - t > STREAM_IDLE_SECONDS]:
+                del self._last_frame[session]
+            return set(self._last_frame)
+
+    def admits(self, session: int, limit: int, now: float | None = None) -> bool:
+        """A session already streaming keeps its place; another starts only below the limit."""
+        active = self.active(now)
+        return session in active or len(active) < limit
+
+
+STREAMS = StreamRegistry()
+
+
+def fit_frame(frame: np.ndarray, max_side: int = MAX_FRAME_SIDE) -> np.ndarray:
+    """The frame, scaled down so that its longer side is at most max_side."""
+    side = max(frame.shape[:2])
+    if side <= max_side:
+        return frame
+    scale = max_side / side
+    return cv2.resize(frame, (round(frame.shape[1] * scale), round(frame.shape[0] * scale)),
+                      interpolation=cv2.INTER_AREA)
 
 
 @dataclass(frozen=True)
@@ -78,6 +130,7 @@ class CameraSession:
     def annotate(self, frame: np.ndarray, timestamp: float | None = None) -> FrameResult:
         """One BGR frame: mirrored as the view says, analysed, drawn."""
         view = self.view  # one read: the page may swap it between frames
+        frame = fit_frame(frame)
         if view.mirror:
             frame = np.ascontiguousarray(frame[:, ::-1])
         faces = self.live.process(frame, timestamp)
@@ -90,6 +143,7 @@ class CameraSession:
         import av
 
         def callback(frame: av.VideoFrame) -> av.VideoFrame:
+            STREAMS.beat(id(self))
             result = self.annotate(frame.to_ndarray(format="bgr24"))
             try:
                 self.results.put_nowait(result)
@@ -101,6 +155,7 @@ class CameraSession:
 
     def on_video_ended(self) -> None:
         """The stream stopped: the next one starts with no tracks and a fresh frame rate."""
+        STREAMS.forget(id(self))
         self.live.reset()
         self.meter.reset()
 

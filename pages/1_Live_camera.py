@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_webrtc import WebRtcMode, webrtc_streamer
 
-from app.camera import CameraSession, ViewOptions
+from app.camera import MAX_CAMERA_STREAMS, STREAMS, CameraSession, ViewOptions
 from app.charts import emotion_timeline, probability_bars
 from app.controls import detector_controls
 from app.figures import run_line
@@ -51,6 +51,10 @@ with st.sidebar:
 camera.live.update_settings(detector=detector, time_constant=smoothing)
 camera.view = ViewOptions(mirror=mirror, show_scores=show_scores, min_confidence=min_confidence)
 
+if not STREAMS.admits(id(camera), MAX_CAMERA_STREAMS):
+    st.warning(f"This server is analysing {MAX_CAMERA_STREAMS} camera streams, as many as it takes at once. Try "
+               "again in a minute, or analyse photos and videos meanwhile.")
+    st.stop()
 try:
     rtc_ice_servers = ice_servers()
 except IceConfigError as exc:  # the operator's setting: said plainly, instead of a camera that never connects

@@ -2,7 +2,6 @@
 
 import io
 
-import pandas as pd
 import streamlit as st
 
 from app.charts import emotion_timeline
@@ -12,8 +11,6 @@ from app.navigation import page_setup
 from app.tables import compact_rows
 from fer_core.inference.live import LIVE_DETECTOR, LiveSettings
 from fer_core.inference.video import CSV_FIELDS, VideoError, process_video
-
-
 
 page_setup("pages/4_Video.py")
 st.title("Analyse a video")

@@ -12,6 +12,7 @@ import fer_core.inference.live as live_module
 from app.camera import CameraSession, ViewOptions
 from fer_core.inference.boxes import Box, Detection
 from fer_core.inference.predictor import Predictor
+from helpers import open_page
 
 
 @pytest.fixture()
@@ -103,3 +104,37 @@ def test_a_new_stream_starts_without_the_old_tracks(camera):
     assert camera.live.tracker.tracks
     camera.on_video_ended()
     assert not camera.live.tracker.tracks and camera.live.frame_index == 0
+
+
+def test_large_frames_are_scaled_down_before_analysis(camera):
+    from app.camera import MAX_FRAME_SIDE
+
+    result = camera.annotate(np.full((2160, 3840, 3), 90, np.uint8), timestamp=1.0)
+    assert result.annotated.shape == (720, MAX_FRAME_SIDE, 3)
+    assert camera.annotate(np.full((480, 640, 3), 90, np.uint8), timestamp=2.0).annotated.shape == (480, 640, 3)
+
+
+def test_the_stream_registry_admits_up_to_its_limit_and_forgets_idle_streams():
+    from app.camera import STREAM_IDLE_SECONDS, StreamRegistry
+
+    streams = StreamRegistry()
+    for session in (1, 2):
+        streams.beat(session, now=100.0)
+    assert streams.admits(1, limit=2, now=101.0) and not streams.admits(3, limit=2, now=101.0)
+    streams.forget(2)
+    assert streams.admits(3, limit=2, now=101.0)
+    assert streams.active(now=100.0 + STREAM_IDLE_SECONDS + 1) == set()
+
+
+def test_a_user_beyond_the_stream_limit_is_told_to_wait(monkeypatch):
+    from app import camera as camera_module
+
+    for session in range(camera_module.MAX_CAMERA_STREAMS):
+        camera_module.STREAMS.beat(10_000 + session)
+    try:
+        at = open_page("1_Live_camera.py")
+        assert not at.exception
+        assert any("as many as it takes at once" in w.value for w in at.warning)
+    finally:
+        for session in range(camera_module.MAX_CAMERA_STREAMS):
+            camera_module.STREAMS.forget(10_000 + session)
