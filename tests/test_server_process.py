@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -31,16 +32,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start(*flags: str, ready_within: float) -> tuple[subprocess.Popen, str]:
+def _start(*flags: str, ready_within: float, log: Path | None = None) -> tuple[subprocess.Popen, str]:
     port = _free_port()
+    out = open(log, "w") if log else subprocess.DEVNULL  # the server process writes it until it exits
     process = subprocess.Popen([sys.executable, "-m", "fer_core", "serve", "--port", str(port), *flags],
-                               cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+                               cwd=REPO_ROOT, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + ready_within
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"the server exited: {process.stdout.read().decode()[-3000:]}")
+            raise AssertionError(f"the server exited: {log.read_text()[-3000:] if log else ''}")
         try:
             if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
                 return process, url
@@ -77,9 +78,14 @@ def expected(fer_data_dir) -> dict[str, list]:
 
 
 @pytest.fixture(scope="module")
-def server():
+def server_log(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("server") / "server.log"
+
+
+@pytest.fixture(scope="module")
+def server(server_log):
     process, url = _start("--max-upload-mb", "5", "--body-timeout", "2", "--slots", "2", "--queue", "32",
-                          ready_within=120)
+                          ready_within=120, log=server_log)
     yield url
     _stop(process)
 
@@ -167,6 +173,15 @@ def test_a_slow_client_gets_a_timeout(server, photos):
     assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
     assert time.monotonic() - started < 15
     assert _faces(server, "photo_13.jpg", photos["photo_13.jpg"])
+
+
+def test_the_log_holds_routes_statuses_and_timings_only(server, server_log, photos):
+    _faces(server, "secret_name_photo_13.jpg", photos["photo_13.jpg"])
+    httpx.post(f"{server}/v1/analyze?tta=none", content=b"not an image", timeout=30)
+    time.sleep(0.5)
+    log = server_log.read_text()
+    assert "POST /v1/analyze 200" in log and "POST /v1/analyze 415" in log
+    assert "secret_name" not in log and "tta=none" not in log and "not an image" not in log
 
 
 @pytest.fixture(scope="module")
