@@ -7,6 +7,7 @@ import asyncio
 import io
 import os
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
@@ -22,6 +23,12 @@ from fer_core.server.body import read_limited, uploads_from_body
 from fer_core.server.config import ServerConfig
 from fer_core.server.errors import ApiError
 from fer_core.server.service import Gate
+
+
+def run_async(coroutine):
+    """asyncio.run on a thread of its own: a session-wide fixture (Playwright's) may hold this thread's loop."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def _png(image: np.ndarray) -> bytes:
@@ -137,22 +144,22 @@ async def _chunks(count: int, size: int, consumed: list[int], pause: float = 0.0
 def test_an_oversized_body_is_refused_while_it_streams():
     consumed: list[int] = []
     with pytest.raises(ApiError) as refused:
-        asyncio.run(read_limited(_chunks(1000, 64 * 1024, consumed), None, 1024 * 1024, 30, 10))
+        run_async(read_limited(_chunks(1000, 64 * 1024, consumed), None, 1024 * 1024, 30, 10))
     assert refused.value.status == 413
     assert sum(consumed) <= 1024 * 1024 + 64 * 1024  # stopped at the limit, not after the 64 MB on offer
     consumed.clear()
     with pytest.raises(ApiError) as declared:
-        asyncio.run(read_limited(_chunks(1000, 64 * 1024, consumed), str(64 * 1024 * 1024), 1024 * 1024, 30, 10))
+        run_async(read_limited(_chunks(1000, 64 * 1024, consumed), str(64 * 1024 * 1024), 1024 * 1024, 30, 10))
     assert declared.value.status == 413 and consumed == []  # a declared length over the limit: nothing read
 
 
 def test_a_slow_client_times_out():
     consumed: list[int] = []
     with pytest.raises(ApiError) as paused:
-        asyncio.run(read_limited(_chunks(10, 10, consumed, pause=0.5), None, 1024, 30, 0.2))
+        run_async(read_limited(_chunks(10, 10, consumed, pause=0.5), None, 1024, 30, 0.2))
     assert paused.value.status == 408 and len(consumed) == 1
     with pytest.raises(ApiError) as dragged:
-        asyncio.run(read_limited(_chunks(100, 10, consumed, pause=0.05), None, 10_000, 0.3, 0.2))
+        run_async(read_limited(_chunks(100, 10, consumed, pause=0.05), None, 10_000, 0.3, 0.2))
     assert dragged.value.status == 408
 
 
@@ -184,4 +191,4 @@ def test_the_gate_queues_a_burst_and_refuses_beyond_its_queue():
         release.set()
         return await asyncio.gather(*tasks)
 
-    assert sorted(asyncio.run(burst())) == [200, 200, 200, 503, 503]
+    assert sorted(run_async(burst())) == [200, 200, 200, 503, 503]

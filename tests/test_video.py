@@ -164,3 +164,26 @@ def test_the_cli_names_a_video_beyond_the_limits_in_one_line(tmp_path):
     assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
         "error: video is 1x48; frames need at least 16 pixels a side"]
     assert not (tmp_path / "rows.csv").exists()
+
+
+def test_a_failing_encoder_is_a_video_error_and_never_masks_the_first_error(tmp_path):
+    from fer_core.inference.video import VideoError, _close
+
+    class Closable:
+        def __init__(self, error=None):
+            self.error, self.closed = error, False
+
+        def close(self):
+            self.closed = True
+            if self.error:
+                raise self.error
+
+    container = Closable()
+    with pytest.raises(VideoError, match="writing the annotated video failed"):
+        _close(container, Closable(IndexError("no packets")))
+    assert container.closed
+    with pytest.raises(KeyError):  # the decoding error that was on its way out, not the encoder's
+        try:
+            raise KeyError("first")
+        finally:
+            _close(Closable(), Closable(IndexError("no packets")))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import os
-import sys
 import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
@@ -155,6 +154,25 @@ def check_video_limits(width: int, height: int, seconds: float = 0.0, frames: in
         raise VideoLimitError(f"video has {frames:,} frames; the limit is {MAX_VIDEO_FRAMES:,}")
 
 
+def _check_frame(frame: av.VideoFrame, index: int, width: int, height: int) -> None:
+    """Metadata can lie: each frame is held to the size its stream declared and to the frame limit."""
+    if (frame.width, frame.height) != (width, height) or index >= MAX_VIDEO_FRAMES:
+        check_video_limits(frame.width, frame.height, frames=index + 1)
+        if (frame.width, frame.height) != (width, height):
+            raise VideoError(f"frame {index} is {frame.width}x{frame.height}, the video {width}x{height}")
+
+
+def _close(container: Any, outputs: _Outputs) -> None:
+    """Close the input, then flush and close the outputs; a failure of the encoder's last packets is a VideoError,
+    unless another error is already on its way out, which it must not mask."""
+    container.close()
+    try:
+        outputs.close()
+    except (av.FFmpegError, ValueError, IndexError) as exc:
+        if exc.__context__ is None:  # else raised while another error propagates, which goes on instead
+            raise VideoError(f"writing the annotated video failed: {exc}") from exc
+
+
 def process_video(source: Media, out: Media | None = None, csv_path: str | os.PathLike[str] | None = None,
                   every: int = 1, predictor: Predictor | None = None,
                   settings: LiveSettings = LiveSettings(), progress: Callable[[int, int], None] | None = None,
@@ -181,10 +199,7 @@ def process_video(source: Media, out: Media | None = None, csv_path: str | os.Pa
             if cancel and cancel():
                 cancelled = True
                 break
-            if (frame.width, frame.height) != (width, height) or index >= MAX_VIDEO_FRAMES:
-                check_video_limits(frame.width, frame.height, frames=index + 1)
-                if (frame.width, frame.height) != (width, height):
-                    raise VideoError(f"frame {index} is {frame.width}x{frame.height}, the video {width}x{height}")
+            _check_frame(frame, index, width, height)
             image = frame.to_ndarray(format="bgr24")
             time_s = float(frame.time) if frame.time is not None else index / float(fps)
             if index % every == 0:
@@ -199,12 +214,7 @@ def process_video(source: Media, out: Media | None = None, csv_path: str | os.Pa
     except av.FFmpegError as exc:
         raise VideoError(f"decoding failed at frame {index}: {exc}") from exc
     finally:
-        container.close()
-        try:
-            outputs.close()
-        except (av.FFmpegError, ValueError, IndexError) as exc:  # the encoder's last packets; never masks an error
-            if sys.exc_info()[0] is None:
-                raise VideoError(f"writing the annotated video failed: {exc}") from exc
+        _close(container, outputs)
     return VideoSummary(index, float(fps), width, height, tuple(sorted(face_ids)), outputs.codec,
                         time.perf_counter() - started, cancelled)
 

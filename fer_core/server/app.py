@@ -74,6 +74,13 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     app.mount("/docs-assets", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
     _add_error_handlers(app)
     _add_access_log(app)
+    _add_service_routes(app, state)
+    _add_analysis_routes(app, state)
+    return app
+
+
+def _add_service_routes(app: FastAPI, state: _State) -> None:
+    """The docs page, health checks and the model list."""
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
@@ -97,15 +104,20 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
     async def models() -> list[dict[str, Any]]:
         return (await state.ready_service()).models()
 
+
+def _add_analysis_routes(app: FastAPI, state: _State) -> None:
+    async def prepare(request: Request, options: AnalyzeOptions) -> tuple[AnalysisService, list[Upload], Analyzer]:
+        uploads = await _uploads(request, state.config)
+        service = await state.ready_service()
+        detector = detector_for(options.detector, options.threshold, options.align)
+        return service, uploads, service.analyzer(options.model, detector, options.tta)
+
     @app.post("/v1/analyze", summary="faces, boxes, landmarks and every emotion's probability in one image",
               openapi_extra={"requestBody": _IMAGE_BODY}, responses=_ERRORS)
     async def analyze(request: Request, options: Annotated[AnalyzeOptions, Query()]) -> dict[str, Any]:
-        uploads = await _uploads(request, state.config)
+        service, uploads, analyzer = await prepare(request, options)
         if len(uploads) != 1:
             raise ApiError(400, "bad_request", "send one image (use /v1/analyze/batch for several)")
-        service = await state.ready_service()
-        analyzer = service.analyzer(options.model, detector_for(options.detector, options.threshold, options.align),
-                                    options.tta)
         async with state.gate.slot():
             try:
                 return await to_thread.run_sync(service.analyze, uploads[0].name, uploads[0].data, analyzer)
@@ -116,16 +128,11 @@ def create_app(config: ServerConfig | None = None) -> FastAPI:
               openapi_extra={"requestBody": _BATCH_BODY}, responses=_ERRORS)
     async def analyze_batch(request: Request,
                             options: Annotated[AnalyzeOptions, Query()]) -> list[dict[str, Any]]:
-        uploads = await _uploads(request, state.config)
+        service, uploads, analyzer = await prepare(request, options)
         if len(uploads) > state.config.max_batch:
             raise ApiError(413, "too_many_images", f"{len(uploads)} images; at most {state.config.max_batch} a batch")
-        service = await state.ready_service()
-        analyzer = service.analyzer(options.model, detector_for(options.detector, options.threshold, options.align),
-                                    options.tta)
         async with state.gate.slot():
             return await to_thread.run_sync(_batch_records, service, uploads, analyzer)
-
-    return app
 
 
 class ErrorDetail(BaseModel):
