@@ -1,0 +1,133 @@
+"""The ImageNet MobileNetV2 rebuilt in Keras against torchvision's forward pass of the same checkpoint.
+
+The reference below is torchvision's MobileNetV2 written out in numpy on the checkpoint's own NCHW/OIHW tensors
+(symmetric padding, batch norm with epsilon 1e-5, ReLU6), independent of the Keras layout and of the transposes in
+`load_torchvision_weights`.
+"""
+
+from __future__ import annotations
+
+import pickle
+import struct
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from fer_core.training.pretrained import (  # noqa: E402
+    imagenet_classifier,
+    load_torchvision_weights,
+    mobilenet_v2_faces,
+    weights_path,
+)
+from fer_core.training.torch_weights import LEGACY_MAGIC, read_state_dict  # noqa: E402
+
+SIZE = 64
+TORCHVISION_SETTINGS = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
+                        (6, 320, 1, 1)]
+
+
+@pytest.fixture(scope="module")
+def state() -> dict[str, np.ndarray]:
+    return read_state_dict(weights_path())
+
+
+def _conv(x: np.ndarray, weight: np.ndarray, stride: int, depthwise: bool) -> np.ndarray:
+    k = weight.shape[-1]
+    pad = (k - 1) // 2
+    x = np.pad(x, ((0, 0), (pad, pad), (pad, pad)))
+    windows = np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(1, 2))[:, ::stride, ::stride]
+    if depthwise:
+        return np.einsum("chwij,cij->chw", windows, weight[:, 0])
+    return np.einsum("chwij,ocij->ohw", windows, weight)
+
+
+def _bn(x: np.ndarray, state: dict[str, np.ndarray], key: str) -> np.ndarray:
+    scale = state[f"{key}.weight"] / np.sqrt(state[f"{key}.running_var"] + 1e-5)
+    mean, bias = state[f"{key}.running_mean"], state[f"{key}.bias"]
+    return (x - mean[:, None, None]) * scale[:, None, None] + bias[:, None, None]
+
+
+def _conv_bn_relu(x, state, key, stride=1, depthwise=False):
+    return np.clip(_bn(_conv(x, state[f"{key}.0.weight"], stride, depthwise), state, f"{key}.1"), 0, 6)
+
+
+def torchvision_logits(image_chw: np.ndarray, state: dict[str, np.ndarray]) -> np.ndarray:
+    x = _conv_bn_relu(image_chw.astype(np.float64), state, "features.0", stride=2)
+    channels, index = 32, 1
+    for expansion, out_channels, repeats, first_stride in TORCHVISION_SETTINGS:
+        for repeat in range(repeats):
+            stride = first_stride if repeat == 0 else 1
+            key, h, part = f"features.{index}.conv", x, 0
+            if expansion != 1:
+                h = _conv_bn_relu(h, state, f"{key}.0")
+                part = 1
+            h = _conv_bn_relu(h, state, f"{key}.{part}", stride=stride, depthwise=True)
+            h = _bn(_conv(h, state[f"{key}.{part + 1}.weight"], 1, False), state, f"{key}.{part + 2}")
+            x = x + h if stride == 1 and channels == out_channels else h
+            channels, index = out_channels, index + 1
+    x = _conv_bn_relu(x, state, f"features.{index}")
+    pooled = x.mean(axis=(1, 2))
+    return state["classifier.1.weight"] @ pooled + state["classifier.1.bias"]
+
+
+def _test_images() -> np.ndarray:
+    """Three normalised RGB images: smooth colour fields with an edge and a blob, as ImageNet inputs look."""
+    rng = np.random.default_rng(7)
+    yy, xx = np.mgrid[0:SIZE, 0:SIZE] / SIZE
+    images = []
+    for _ in range(3):
+        a, b, c = rng.uniform(-1.5, 1.5, size=(3, 3))
+        image = np.stack([a[i] * xx + b[i] * yy + c[i] * np.exp(-((xx - 0.5) ** 2 + (yy - 0.4) ** 2) * 20)
+                          for i in range(3)], axis=-1)
+        image[:, : SIZE // 3] += rng.uniform(-1, 1, size=3)
+        images.append(image)
+    return np.asarray(images, np.float32)
+
+
+def test_checkpoint_reads_without_torch_into_torchvision_shapes(state) -> None:
+    assert len([k for k in state if not k.endswith("num_batches_tracked")]) == 262
+    assert state["features.0.0.weight"].shape == (32, 3, 3, 3)
+    assert state["features.18.0.weight"].shape == (1280, 320, 1, 1)
+    assert state["classifier.1.weight"].shape == (1000, 1280)
+    assert state["features.1.conv.0.0.weight"].dtype == np.float32
+
+
+def test_keras_network_gives_torchvisions_imagenet_logits(state) -> None:
+    model = imagenet_classifier(SIZE)
+    assert load_torchvision_weights(model, state) == 2 * 52 + 1
+    images = _test_images()
+    ours = np.asarray(model(images, training=False))
+    for image, logits in zip(images, ours, strict=True):
+        reference = torchvision_logits(image.transpose(2, 0, 1), state)
+        assert np.max(np.abs(logits - reference)) < 1e-3 * max(1.0, np.max(np.abs(reference)))
+        assert list(np.argsort(logits)[-5:]) == list(np.argsort(reference)[-5:])
+    # Different images get different ImageNet classes: the weights are a trained network's, not zeros.
+    assert len({int(np.argmax(logits)) for logits in ours}) > 1
+
+
+def test_face_model_takes_the_products_input_and_starts_from_imagenet(state) -> None:
+    model = mobilenet_v2_faces(7)
+    assert model.input_shape == (None, 48, 48, 1)
+    first_conv = model.get_layer("features_0__conv").get_weights()[0]
+    np.testing.assert_array_equal(first_conv, state["features.0.0.weight"].transpose(2, 3, 1, 0))
+    probabilities = np.asarray(model(np.random.default_rng(0).uniform(0, 1, (2, 48, 48, 1)).astype(np.float32)))
+    assert probabilities.shape == (2, 7)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_a_checkpoint_that_names_other_code_is_refused(tmp_path) -> None:
+    class RunsCode:
+        def __reduce__(self):
+            return (print, ("never printed",))
+
+    path = tmp_path / "hostile.pth"
+    with path.open("wb") as file:
+        for part in (LEGACY_MAGIC, 1001, {"little_endian": True}):
+            pickle.dump(part, file, protocol=2)
+        pickle.dump({"weight": RunsCode()}, file, protocol=2)
+        pickle.dump([], file, protocol=2)
+        file.write(struct.pack("<q", 0))
+    with pytest.raises(pickle.UnpicklingError, match=r"builtin_*\.print, which is not a tensor"):
+        read_state_dict(path)
