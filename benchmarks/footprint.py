@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import socket
 import statistics
@@ -33,11 +32,19 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from benchmarks.realtime import machine
+from fer_core.runs.registry import camera_model_path, default_model_path
+
 REPO = Path(__file__).resolve().parent.parent
 PHOTOS = REPO.parent / "shared" / "data" / "photos"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--disable-quic"]
+def shipped_model_names() -> dict[str, str]:
+    """Which models the measured command and app ran: the folders the registry resolves."""
+    return {"default": default_model_path().parent.name, "camera": camera_model_path().parent.name}
+
+
 PEER_CODE = ("import sys, cv2; from fer.fer import FER; "
              "print(len(FER(mtcnn=False).detect_emotions(cv2.imread(sys.argv[1]))))")
 
@@ -128,7 +135,7 @@ def app_memory(photo: Path, camera_photo: Path, camera_frames: int, workdir: Pat
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(url)
-            page.get_by_text("PublicTest accuracy").wait_for(timeout=180_000)
+            page.get_by_text("Model details").wait_for(timeout=180_000)
             page.goto(f"{url}/Live_camera")
             page.frame_locator("iframe").first.get_by_role("button", name="START").wait_for(timeout=180_000)
             page.goto(f"{url}/Analyse_photos")
@@ -176,7 +183,7 @@ def main() -> int:
 
     photos = sorted(Path(args.photos).glob("*.jpg"))
     parts = set(args.parts.split(","))
-    report: dict = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or 'cpu'}"}
+    report: dict = {"machine": machine(), "models": shipped_model_names()}
     if "cli" in parts:
         report["cli"] = cli_times(photos, args.repeats, args.peer_python)
         report["cli_median_seconds"] = statistics.median(row["seconds"] for row in report["cli"])

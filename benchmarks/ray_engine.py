@@ -22,6 +22,7 @@ from pathlib import Path
 import av
 
 from benchmarks.clips import face_clip, real_face_crops
+from benchmarks.realtime import machine
 from fer_core import Analyzer, DetectorConfig, Predictor
 from fer_core.inference import ray_engine
 from fer_core.inference.files import analyze_files
@@ -72,7 +73,7 @@ def main() -> int:
     model = default_model_path()
 
     analyzer = Analyzer(Predictor.load(model), DetectorConfig())
-    results = {"photos": len(paths), "video_frames": frames, "model": model.parent.name}
+    results = {"machine": machine(), "photos": len(paths), "video_frames": frames, "model": model.parent.name}
     results["local"] = {"photos_s": timed(lambda: analyze_files(paths, analyzer)),
                         "video_s": timed(lambda: [run_video_job(job, predictor=analyzer.predictor) for job in jobs])}
     results["ray_start_s"] = timed(lambda: ray_engine.connect(None))
