@@ -266,3 +266,23 @@ def test_teacher_targets_are_computed_once_and_cached_beside_the_data_under_thei
     recorded = json.loads((run / "settings.json").read_text())["teacher_targets_sha256"]
     assert (synthetic_dataset / "folder" / CACHE_FOLDER / f"{recorded}.npy").is_file()
     assert f"cached as `{recorded[:12]}`" in (run / "model_card.md").read_text()
+
+
+def test_mixup_batches_carry_mixed_targets_and_their_flags_reach_the_reproduce_command(synthetic_dataset):
+    from fer_core.training.data import load_dataset
+    from fer_core.training.model_card import _augmentation
+    from fer_core.training.settings import command_arguments
+    from fer_core.training.train import FaceBatches
+
+    train_set = load_dataset(str(synthetic_dataset / "folder"), "train")
+    one_hot = np.eye(7)[train_set.labels]
+    mixed = TrainSettings(data="d", out="o", batch_size=16, mixup=0.4)
+    _, y = FaceBatches(train_set.images, train_set.labels, one_hot, mixed)[0]
+    assert np.allclose(y.sum(axis=1), 1.0)
+    assert ((y > 0) & (y < 1)).any(axis=1).sum() >= 4  # blended with a face of another class
+    _, plain = FaceBatches(train_set.images, train_set.labels, one_hot, TrainSettings(data="d", out="o",
+                                                                                       batch_size=16))[0]
+    assert set(np.unique(plain)) <= {0.0, 1.0}
+    settings = dataclasses.asdict(TrainSettings(data="d", out="o", mixup=0.4, cutmix=0.5))
+    assert "--mixup 0.4 --cutmix 0.5" in " ".join(command_arguments(settings))
+    assert "mixup 0.4; CutMix on 50% of batches" in _augmentation(settings)

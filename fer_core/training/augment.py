@@ -1,4 +1,5 @@
-"""Training-time augmentation on uint8 (N, 48, 48) faces, in numpy/OpenCV so it runs under any Keras backend."""
+"""Training-time augmentation on uint8 (N, 48, 48) faces, and mixing of model-input batches with their targets, in
+numpy/OpenCV so it runs under any Keras backend."""
 
 from __future__ import annotations
 
@@ -34,3 +35,32 @@ def flip_batch(faces: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     out = faces.copy()
     out[flips] = faces[flips, :, ::-1]
     return out
+
+
+def mix_batch(x: np.ndarray, y: np.ndarray, rng: np.random.Generator, mixup_alpha: float = 0.0,
+              cutmix_prob: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Mixup (Zhang et al. 2018) or CutMix (Yun et al. 2019) within a batch.
+
+    x: model input (N, H, W, C); y: target distributions (N, classes). Each face is paired with another face of the
+    batch. With probability `cutmix_prob` the whole batch gets CutMix: a box of a random share of the face is pasted
+    from its partner, and the target takes the partner's share by area. Otherwise, with `mixup_alpha` > 0, each face
+    is blended with its partner by a weight drawn from Beta(alpha, alpha), folded so that the face keeps the larger
+    share, and its target is blended by the same weight. Targets stay distributions."""
+    n, h, w = x.shape[:3]
+    use_cutmix = cutmix_prob > 0 and rng.random() < cutmix_prob
+    if n < 2 or not (use_cutmix or mixup_alpha > 0):
+        return x, y
+    partner = rng.permutation(n)
+    if use_cutmix:
+        side = np.sqrt(1.0 - rng.uniform())
+        box_h, box_w = int(round(h * side)), int(round(w * side))
+        top, left = rng.integers(0, h - box_h + 1), rng.integers(0, w - box_w + 1)
+        mixed = x.copy()
+        mixed[:, top:top + box_h, left:left + box_w] = x[partner, top:top + box_h, left:left + box_w]
+        pasted = box_h * box_w / (h * w)
+        return mixed, (1.0 - pasted) * y + pasted * y[partner]
+    share = np.asarray(rng.beta(mixup_alpha, mixup_alpha, size=n), dtype=x.dtype)
+    share = np.maximum(share, 1 - share)
+    weights = share.reshape((n,) + (1,) * (x.ndim - 1))
+    mixed_y = share[:, None] * y + (1 - share[:, None]) * y[partner]
+    return weights * x + (1 - weights) * x[partner], mixed_y.astype(y.dtype)

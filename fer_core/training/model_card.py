@@ -160,9 +160,11 @@ def _augmentation(settings: dict) -> str:
         return "no augmentation (the faces as they are)"
     if settings.get("flip_only"):
         return "horizontal flips only (no rotation, zoom or shift)"
+    mixing = "".join([f"; mixup {settings['mixup']:g}" if settings.get("mixup") else "",
+                      f"; CutMix on {settings['cutmix']:.0%} of batches" if settings.get("cutmix") else ""])
     return (f"augmentation (flip, rotation up to {settings.get('max_rotation', 15.0):g} degrees, zoom up to "
             f"{settings.get('max_zoom', 0.15):.0%}, shift up to {settings.get('max_shift', 0.1):.0%}; random erasing "
-            f"{settings.get('random_erasing')})")
+            f"{settings.get('random_erasing')}{mixing})")
 
 
 def _targets(settings: dict) -> str:

@@ -36,6 +36,10 @@ class TrainSettings:
     augment: bool = _option(True, "switch off flips, rotations, zoom and shifts", flag="--no-augment")
     flip_only: bool = _option(False, "augment with horizontal flips only (no rotation, zoom, shift or erasing)")
     random_erasing: float = _option(0.0, "probability of erasing a random patch")
+    mixup: float = _option(0.0, "mixup's Beta(A, A) parameter: blend each face and its target with another face's "
+                                "of the batch (0: off; 0.2-0.4 is usual)")
+    cutmix: float = _option(0.0, "probability that a batch gets CutMix instead: a box pasted from another face of "
+                                 "the batch, the targets mixed by area (0: off)")
     # The ranges are set against what the face aligner leaves of a face's tilt, size and offset
     # (experiments/face_alignment/README.md, "What alignment leaves"), so that a network takes it in its stride.
     max_rotation: float = _option(15.0, "augmentation: turn faces by up to this many degrees either way")

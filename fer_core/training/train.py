@@ -25,7 +25,7 @@ from fer_core.machine import keep_freed_memory
 from fer_core.runs import folder as run_folder
 from fer_core.training import ferplus, swa
 from fer_core.training.architectures import build_model
-from fer_core.training.augment import augment_batch, flip_batch
+from fer_core.training.augment import augment_batch, flip_batch, mix_batch
 from fer_core.training.data import data_record, load_dataset
 from fer_core.training.evaluation import write_evaluations
 from fer_core.training.model_card import write_model_card
@@ -76,6 +76,9 @@ class FaceBatches(keras.utils.PyDataset):
                     else self.teacher.predict_proba(x, tta=self.settings.teacher_tta))
             alpha = self.settings.distill
             y = (1 - alpha) * y + alpha * soft
+        if self.settings.augment and (self.settings.mixup or self.settings.cutmix):
+            rng = np.random.default_rng((self.settings.seed, self.epoch, index, 1))
+            x, y = mix_batch(x, y, rng, self.settings.mixup, self.settings.cutmix)
         if self.class_weight is None:
             return x, y
         return x, y, self.class_weight[self.labels[idx]].astype(np.float32)
