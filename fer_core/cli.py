@@ -168,6 +168,19 @@ def _add_ensemble(sub) -> None:
     p.add_argument("--out", required=True, help="folder to write, e.g. runs/<name>")
     p.add_argument("--data", help="dataset to evaluate on (default: the first member's)")
     p.add_argument("--split", help="split to evaluate on (default: the first member's validation split)")
+    weighting = p.add_mutually_exclusive_group()
+    weighting.add_argument("--weights", type=_weight_list, metavar="W1,W2,...",
+                           help="the members' shares of the mean, in their order (default: equal)")
+    weighting.add_argument("--fit-weights", action="store_true",
+                           help="choose the shares on the evaluation split (PublicTest): the lowest log-loss on a "
+                                "0.05 grid, one view")
+
+
+def _weight_list(text: str) -> list[float]:
+    try:
+        return [float(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {text!r}") from None
 
 
 def _add_serve(sub) -> None:
@@ -308,7 +321,8 @@ def run_ensemble(args) -> int:
     from fer_core.training.ensemble import build_ensemble
     from fer_core.training.evaluation import format_report
 
-    print(format_report(build_ensemble(args.runs, args.out, data=args.data, split=args.split)))
+    print(format_report(build_ensemble(args.runs, args.out, data=args.data, split=args.split, weights=args.weights,
+                                       fit=args.fit_weights)))
     return 0
 
 

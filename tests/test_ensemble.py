@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 from fer_core.cli import main
+from fer_core.errors import UsageError
 from fer_core.inference.predictor import Predictor
 from fer_core.inference.preprocess import to_model_input
 from fer_core.runs.folder import read_run
 from fer_core.training.architectures import build_model
-from fer_core.training.ensemble import average_models, build_ensemble
+from fer_core.training.ensemble import average_models, build_ensemble, fit_weights
 from fer_core.training.ship import ship_run
 from helpers import synthetic_faces
 
@@ -84,3 +85,46 @@ def test_members_must_agree(two_runs, tmp_path):
         build_ensemble([first, second], first)
     with pytest.raises(FileNotFoundError):
         build_ensemble([first, tmp_path / "missing"], tmp_path / "bad2")
+
+
+def test_fitted_weights_favour_the_trained_member_and_the_model_applies_them(two_runs, synthetic_dataset, tmp_path):
+    first, second = two_runs  # a trained network and an untrained one
+    out = tmp_path / "runs" / "weighted"
+    assert main(["ensemble", str(first), str(second), "--out", str(out), "--data", str(synthetic_dataset / "folder"),
+                 "--fit-weights"]) == 0
+    run = read_run(out)
+    weights = run.settings["member_weights"]
+    assert len(weights) == 2 and abs(sum(weights) - 1) < 1e-9 and weights[0] > weights[1]
+    assert run.settings["member_weights_fitted_on"].startswith("test/")
+
+    faces = to_model_input(synthetic_faces(2, seed=9)[0])
+    members = [Predictor.load(r / "model.keras", engine="function").predict_proba(faces) for r in (first, second)]
+    np.testing.assert_allclose(Predictor.load(out / "model.keras").predict_proba(faces),
+                               weights[0] * members[0] + weights[1] * members[1], atol=1e-5)
+    card = (out / "model_card.md").read_text()
+    assert f"weights tiny {weights[0]:.2f}, other {weights[1]:.2f}, fitted on test/" in card
+    assert "--out runs/weighted --data" in card and "--fit-weights" in card
+
+
+def test_given_weights_are_normalised_and_spelt_in_the_reproduce_command(two_runs, synthetic_dataset, tmp_path):
+    out = tmp_path / "runs" / "given"
+    build_ensemble(list(two_runs), out, data=synthetic_dataset / "folder", weights=[3, 1])
+    settings = read_run(out).settings
+    assert settings["member_weights"] == [0.75, 0.25] and settings["member_weights_fitted_on"] is None
+    assert "--weights 0.75,0.25" in (out / "model_card.md").read_text()
+    for bad in ([1.0], [-1.0, 2.0], [0.0, 0.0], [float("nan"), 1.0]):
+        with pytest.raises(UsageError):
+            build_ensemble(list(two_runs), tmp_path / "runs" / "bad", data=synthetic_dataset / "folder", weights=bad)
+    with pytest.raises(UsageError):
+        build_ensemble(list(two_runs), tmp_path / "runs" / "bad", weights=[1, 1], fit=True)
+
+
+def test_fit_weights_finds_the_lowest_log_loss_on_the_grid():
+    labels = np.array([0, 1, 0, 1])
+    sure = np.array([[0.9, 0.1], [0.1, 0.9], [0.9, 0.1], [0.1, 0.9]])
+    wrong = sure[:, ::-1]
+    assert fit_weights([sure, wrong], labels) == [1.0, 0.0]
+    # Two members right on different halves: the even blend beats either alone.
+    left = np.array([[0.99, 0.01], [0.99, 0.01], [0.99, 0.01], [0.01, 0.99]])
+    right = np.array([[0.01, 0.99], [0.01, 0.99], [0.99, 0.01], [0.01, 0.99]])
+    assert fit_weights([left, right], np.array([0, 1, 0, 1])) == [0.5, 0.5]

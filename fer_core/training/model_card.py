@@ -216,6 +216,7 @@ def _ensemble_header(run) -> list[str]:
                      f"{_epoch_time(member.history)}{_from_scratch(member)} |")
     # By name: a member copied into members/ and the same run reached through another member's --init-from.
     chains = {step.name: step for member in member_runs(run) for step in _lineage(member)}
+    lines += _member_weights_line(s)
     lines += ["", f"Training from scratch: {_training_hours(chains.values()):.2f} h over {len(chains)} distinct runs"
               f"{_ensemble_cpu_time(chains.values())} (members grown from one chain share its first runs; see "
               "Reproduce)."]
@@ -254,6 +255,25 @@ def _scorecard(run) -> list[str]:
     return [*lines, ""]
 
 
+def _weighting_flags(settings: dict) -> str:
+    if settings.get("member_weights_fitted_on"):
+        return " --fit-weights"
+    if settings.get("member_weights"):
+        return f" --weights {','.join(f'{w:g}' for w in settings['member_weights'])}"
+    return ""
+
+
+def _member_weights_line(settings: dict) -> list[str]:
+    weights = settings.get("member_weights")
+    if not weights:
+        return ["", "The members' probabilities are averaged with equal weights."]
+    names = [m.get("name") for m in settings.get("members", [])]
+    shares = ", ".join(f"{name} {weight:.2f}" for name, weight in zip(names, weights, strict=True))
+    fitted = settings.get("member_weights_fitted_on")
+    return ["", f"The members' probabilities are averaged with weights {shares}"
+                + (f", fitted on {fitted}." if fitted else ", as given.")]
+
+
 def _reproduce(run) -> list[str]:
     s, out = run.settings, f"models/{run.name}"
     trained = s.get("experiment", run.name)
@@ -261,7 +281,7 @@ def _reproduce(run) -> list[str]:
         # Members grown from one chain share its first runs; each run is trained once (dict keeps first order).
         steps = list(dict.fromkeys(c for m in member_runs(run) for c in _lineage_commands(m, f"runs/{m.name}")))
         steps.append(f"python -m fer_core ensemble {' '.join(f'runs/{m.name}' for m in member_runs(run))} "
-                     f"--out runs/{trained} --data {s.get('data')}")
+                     f"--out runs/{trained} --data {s.get('data')}{_weighting_flags(s)}")
     else:
         steps = _lineage_commands(run, f"runs/{trained}")
     name = f" --name {run.name}" if trained != run.name else ""
