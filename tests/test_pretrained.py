@@ -117,6 +117,25 @@ def test_face_model_takes_the_products_input_and_starts_from_imagenet(state) -> 
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
 
 
+def test_the_converted_face_model_gives_kerass_probabilities_at_every_batch_size(state) -> None:
+    """A batch norm left in training mode by the export would normalise by each batch's statistics and update its
+    own on every call: the answers would then depend on the batch and drift from call to call."""
+    from fer_core.inference import tflite
+
+    model = mobilenet_v2_faces(7)
+    # Batch-norm statistics unlike ImageNet's, as fine-tuning leaves them, so that a training-mode export shows.
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            gamma, beta, mean, variance = layer.get_weights()
+            layer.set_weights([gamma, beta, mean + 0.5, variance * 3.0])
+    runner = tflite.TFLiteRunner(tflite.convert(model))
+    faces = np.random.default_rng(1).uniform(0, 1, (40, 48, 48, 1)).astype(np.float32)
+    expected = np.asarray(model(faces, training=False))
+    for batch in (1, 7, 40, 1, 40):
+        got = np.concatenate([runner(faces[i:i + batch]) for i in range(0, len(faces), batch)])
+        np.testing.assert_allclose(got, expected, atol=2e-4)
+
+
 def test_a_checkpoint_that_names_other_code_is_refused(tmp_path) -> None:
     class RunsCode:
         def __reduce__(self):

