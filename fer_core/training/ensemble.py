@@ -93,6 +93,25 @@ def _check_members(runs, out: Path) -> None:
         raise UsageError("members need distinct folder names")
 
 
+def _member_shares(members: list[keras.Model], runs, dataset, weights: Sequence[float] | None,
+                   fit: bool) -> list[float] | None:
+    """The normalised weights: given, fitted on the dataset (one view), or None for an equal mean."""
+    if fit:
+        faces = to_model_input(dataset.images)
+        weights = fit_weights([Predictor(m, name=r.name).predict_proba(faces)
+                               for m, r in zip(members, runs, strict=True)], dataset.labels)
+    return normalised_weights(weights, len(runs)) if weights is not None else None
+
+
+def _copy_member_files(runs, out: Path) -> None:
+    for run in runs:
+        member_dir = out / run_folder.MEMBERS_DIR / run.name
+        member_dir.mkdir(parents=True, exist_ok=True)
+        for name in MEMBER_FILES:
+            if (run.folder / name).is_file():
+                shutil.copy2(run.folder / name, member_dir / name)
+
+
 def build_ensemble(run_dirs, out, data=None, split: str | None = None, weights: Sequence[float] | None = None,
                    fit: bool = False) -> dict:
     """Average the best models of run_dirs (training runs or shipped model folders) into out; evaluates it on
@@ -109,19 +128,10 @@ def build_ensemble(run_dirs, out, data=None, split: str | None = None, weights: 
 
     out.mkdir(parents=True, exist_ok=True)
     members = [load_keras_model(r.model_path) for r in runs]
-    if fit:
-        faces = to_model_input(dataset.images)
-        weights = fit_weights([Predictor(m, name=r.name).predict_proba(faces)
-                               for m, r in zip(members, runs, strict=True)], dataset.labels)
-    shares = normalised_weights(weights, len(runs)) if weights is not None else None
+    shares = _member_shares(members, runs, dataset, weights, fit)
     model = average_models(members, name=out.name, weights=shares)
     model.save(out / run_folder.MODEL_FILE)
-    for run in runs:
-        member_dir = out / run_folder.MEMBERS_DIR / run.name
-        member_dir.mkdir(parents=True, exist_ok=True)
-        for name in MEMBER_FILES:
-            if (run.folder / name).is_file():
-                shutil.copy2(run.folder / name, member_dir / name)
+    _copy_member_files(runs, out)
 
     settings = {
         "arch": run_folder.ENSEMBLE_ARCH,
