@@ -32,9 +32,10 @@ def main() -> int:
     results: dict = {"machine": machine(), "architectures": {}}
     for arch in args.arch:
         model = build_model(arch)
+        parameters = int(model.count_params())
         speed = inference_speed(Predictor(model, name=arch, engine="tflite"), repeats=args.repeats)
-        results["architectures"][arch] = speed | {"parameters": int(model.count_params())}
-        print(f"{arch}: {model.count_params():,} parameters, {speed['batch1_ms']:.2f} ms per face at batch 1, "
+        results["architectures"][arch] = speed | {"parameters": parameters}
+        print(f"{arch}: {parameters:,} parameters, {speed['batch1_ms']:.2f} ms per face at batch 1, "
               f"{speed['batch32_faces_per_s']:,.0f} faces/s at batch 32", flush=True)
     results["models"] = {}
     for path in args.models:

@@ -40,6 +40,8 @@ PHOTOS = REPO.parent / "shared" / "data" / "photos"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--disable-quic"]
+
+
 def shipped_model_names() -> dict[str, str]:
     """Which models the measured command and app ran: the folders the registry resolves."""
     return {"default": default_model_path().parent.name, "camera": camera_model_path().parent.name}

@@ -100,3 +100,15 @@ def test_auto_falls_back_to_the_compiled_function_when_tflite_fails(tiny_model, 
     assert Predictor.load(tiny_model).engine == "function"
     with pytest.raises(RuntimeError, match="no converter"):
         Predictor.load(tiny_model, engine="tflite")
+
+
+def test_a_model_whose_conversion_would_update_its_statistics_on_each_call_is_refused():
+    # Keras's Resizing layer leaves the batch norm after it in training mode in the SavedModel export.
+    import keras
+
+    faces = keras.Input((48, 48, 1))
+    x = keras.layers.Resizing(96, 96)(faces)
+    x = keras.layers.BatchNormalization()(keras.layers.Conv2D(4, 3)(x))
+    stateful = keras.Model(faces, keras.layers.GlobalAveragePooling2D()(x), name="stateful")
+    with pytest.raises(ValueError, match="updates its own variables"):
+        tflite.convert(stateful)

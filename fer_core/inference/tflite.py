@@ -33,13 +33,20 @@ def available() -> bool:
 
 
 def convert(model: Any) -> bytes:
-    """The Keras model's inference function as a float32 TFLite flatbuffer (imports TensorFlow)."""
+    """The Keras model's inference function as a float32 TFLite flatbuffer (imports TensorFlow).
+
+    ValueError when the converted graph writes variables: a layer was exported in training mode (batch norm after
+    Keras's Resizing layer, for one), so its answers would depend on the batch and drift from call to call."""
     import tensorflow as tf
+    from ai_edge_litert.interpreter import Interpreter
 
     with tempfile.TemporaryDirectory() as saved:
         model.export(saved, format="tf_saved_model", verbose=False)
         content: bytes = tf.lite.TFLiteConverter.from_saved_model(saved).convert()
-        return content
+    if any(op["op_name"] == "ASSIGN_VARIABLE" for op in Interpreter(model_content=content)._get_ops_details()):
+        raise ValueError(f"{model.name}: the converted model updates its own variables on each call (a layer was "
+                         "exported in training mode)")
+    return content
 
 
 def file_digest(path: str | os.PathLike[str]) -> str:

@@ -127,7 +127,7 @@ def mobilenet_v2_faces(num_classes: int, dropout: float = 0.2, pretrained: bool 
     """MobileNetV2 on the product's 48 px grey faces, ImageNet-initialised, with a fresh classifier."""
     inputs = keras.Input((INPUT_SIZE, INPUT_SIZE, 1), name="face")
     x = layers.Concatenate(name="grey_to_rgb")([inputs, inputs, inputs])
-    x = layers.Normalization(mean=[m for m in IMAGENET_MEAN], variance=[s * s for s in IMAGENET_STD],
+    x = layers.Normalization(mean=list(IMAGENET_MEAN), variance=[s * s for s in IMAGENET_STD],
                              name="imagenet_normalise")(x)
     # UpSampling2D rather than Resizing: Resizing, a tf.data preprocessing layer, leaves every later batch norm in
     # training mode in the SavedModel export, so the converted model would update its statistics on each call.

@@ -84,7 +84,7 @@ class _CheckpointUnpickler(pickle.Unpickler):
         return self.storages[key]
 
 
-def _read_legacy(file: BinaryIO) -> tuple[Any, dict[str, _Storage]]:
+def _read_legacy(file: BinaryIO) -> Any:
     if _CheckpointUnpickler(file).load() != LEGACY_MAGIC:
         raise ValueError("not a PyTorch checkpoint")
     _CheckpointUnpickler(file).load()  # protocol version
@@ -96,10 +96,10 @@ def _read_legacy(file: BinaryIO) -> tuple[Any, dict[str, _Storage]]:
         storage = unpickler.storages[str(key)]
         (count,) = struct.unpack("<q", file.read(8))
         storage.values = np.frombuffer(file.read(count * storage.dtype.itemsize), dtype=storage.dtype)
-    return result, unpickler.storages
+    return result
 
 
-def _read_zip(path: Path) -> tuple[Any, dict[str, _Storage]]:
+def _read_zip(path: Path) -> Any:
     with zipfile.ZipFile(path) as archive:
         names = archive.namelist()
         pickled = next(n for n in names if n.endswith("/data.pkl"))
@@ -109,17 +109,17 @@ def _read_zip(path: Path) -> tuple[Any, dict[str, _Storage]]:
             result = unpickler.load()
         for key, storage in unpickler.storages.items():
             storage.values = np.frombuffer(archive.read(f"{root}data/{key}"), dtype=storage.dtype)
-    return result, unpickler.storages
+    return result
 
 
 def read_state_dict(path: str | Path) -> dict[str, np.ndarray]:
     """Name -> array for every tensor of a checkpoint that holds a state dict (as torchvision's do)."""
     path = Path(path)
     if zipfile.is_zipfile(path):
-        result, _ = _read_zip(path)
+        result = _read_zip(path)
     else:
         with path.open("rb") as file:
-            result, _ = _read_legacy(file)
+            result = _read_legacy(file)
     if isinstance(result, dict) and "state_dict" in result:
         result = result["state_dict"]
     if not isinstance(result, dict):
