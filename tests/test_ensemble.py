@@ -128,3 +128,26 @@ def test_fit_weights_finds_the_lowest_log_loss_on_the_grid():
     left = np.array([[0.99, 0.01], [0.99, 0.01], [0.99, 0.01], [0.01, 0.99]])
     right = np.array([[0.01, 0.99], [0.01, 0.99], [0.99, 0.01], [0.01, 0.99]])
     assert fit_weights([left, right], np.array([0, 1, 0, 1])) == [0.5, 0.5]
+
+
+def test_an_ensemble_of_an_ensemble_keeps_every_network_s_records_and_recipe(two_runs, synthetic_dataset, tmp_path):
+    first, second = two_runs
+    data = str(synthetic_dataset / "folder")
+    pair = tmp_path / "runs" / "pair"
+    build_ensemble([first, second], pair, data=data)
+    third = tmp_path / "runs" / "third"
+    shutil.copytree(first, third)
+    out = tmp_path / "runs" / "wider"
+    build_ensemble([pair, third], out, data=data, weights=[0.6, 0.4])
+
+    assert read_run(out / "members" / "pair" / "members" / "other").history == read_run(second).history
+    card = (out / "model_card.md").read_text()
+    assert "| pair | `ensemble` of tiny, other |" in card and "| third | `mini_xception` |" in card
+    reproduce = card[card.index("## Reproduce"):]
+    steps = [line for line in reproduce.splitlines() if line.startswith(("python", "KERAS"))]
+    train_outs = [line for line in reproduce.split("python -m fer_core") if " train " in line]
+    assert len(train_outs) == 3 and all(f"--out runs/{n}" in "".join(train_outs) for n in ("tiny", "other", "third"))
+    ensembles = [s for s in steps if " ensemble " in s]
+    assert ensembles == [f"python -m fer_core ensemble runs/tiny runs/other --out runs/pair --data {data}",
+                         f"python -m fer_core ensemble runs/pair runs/third --out runs/wider --data {data} "
+                         "--weights 0.6,0.4"]

@@ -49,3 +49,15 @@ def test_an_ensemble_gets_grad_cam_through_its_members(predictor, tiny_model):
     # Two copies of one network: the mean's evidence is that network's, so the normalised maps agree.
     np.testing.assert_allclose(grad_cam(twice, face, 3), grad_cam(predictor.model, face, 3), atol=1e-4)
     assert not np.allclose(grad_cam(twice, face, 3), grad_cam(twice, face, 4))
+
+
+def test_grad_cam_follows_the_weights_through_an_ensemble_of_ensembles(predictor, tiny_model):
+    network = predictor.model
+    other = keras.models.clone_model(network)  # the same shape, freshly initialised weights
+    pair = average_models([network, keras.models.load_model(tiny_model, compile=False)])
+    nested = average_models([pair, other], weights=[0.6, 0.4])
+    assert [round(share, 6) for _, share in cam_networks(nested)] == [0.3, 0.3, 0.4]
+    face = preprocess_face(_crop(3))
+    only_first = average_models([pair, other], weights=[1.0, 0.0])
+    np.testing.assert_allclose(grad_cam(only_first, face, 3), grad_cam(network, face, 3), atol=1e-4)
+    assert not np.allclose(grad_cam(nested, face, 3), grad_cam(network, face, 3), atol=1e-3)

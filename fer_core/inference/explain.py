@@ -32,34 +32,53 @@ def last_conv_layer(model: keras.Model) -> keras.layers.Layer | None:
     return None
 
 
-def cam_networks(model: keras.Model) -> list[keras.Model]:
-    """The networks whose last convolution Grad-CAM reads: the model itself, or the members an ensemble
-    (fer_core.training.ensemble) averages; [] when one of them has no spatial convolution."""
+def cam_networks(model: keras.Model) -> list[tuple[keras.Model, float]]:
+    """The networks whose last convolution Grad-CAM reads, each with its share of the model's output: the model
+    itself, or the members an ensemble (fer_core.training.ensemble) averages, searched through ensembles of
+    ensembles; [] when one of them has no spatial convolution."""
     import keras
 
     if last_conv_layer(model) is not None:
-        return [model]
+        return [(model, 1.0)]
     members = [layer for layer in model.layers if isinstance(layer, keras.Model)]
-    return members if members and all(last_conv_layer(m) is not None for m in members) else []
+    found: list[tuple[keras.Model, float]] = []
+    for member in members:
+        inner = cam_networks(member)
+        if not inner:
+            return []
+        share = _member_share(model, member, len(members))
+        found += [(network, share * part) for network, part in inner]
+    return found
+
+
+def _member_share(ensemble: keras.Model, member: keras.Model, members: int) -> float:
+    """A member's weight in the ensemble's output: the scale of its `weight_<i>` layer in a weighted ensemble
+    (`average_models` names member i `member_<i>`), an equal share otherwise."""
+    import keras
+
+    index = member.name.rsplit("_", 1)[-1]
+    scale = next((layer.scale for layer in ensemble.layers
+                  if isinstance(layer, keras.layers.Rescaling) and layer.name == f"weight_{index}"), None)
+    return float(scale) if scale is not None else 1.0 / members
 
 
 def grad_cam(model: keras.Model, face: np.ndarray, target: int) -> np.ndarray:
     """A (48, 48) map in [0, 1] of where the last convolution's evidence for class `target` lies.
 
-    For an ensemble, the evidence is that for the mean probability, taken at each member's last convolution and
-    summed on the 48x48 grid before the ReLU, so members that disagree about a region cancel out there."""
+    For an ensemble, the evidence is that for the (weighted) mean probability, taken at each member's last
+    convolution and summed on the 48x48 grid before the ReLU, so members that disagree about a region cancel out
+    there."""
     import keras
     import tensorflow as tf
 
     networks = cam_networks(model)
-    layers = [layer for layer in map(last_conv_layer, networks) if layer is not None]
-    if len(layers) != len(networks):
+    if not networks:
         raise ValueError(f"{model.name} has no convolution with a spatial grid left for Grad-CAM to read")
-    probes = [keras.Model(net.inputs, [layer.output, net.output]) for net, layer in zip(networks, layers, strict=True)]
+    probes = [keras.Model(net.inputs, [_spatial_output(net), net.output]) for net, _ in networks]
     with tf.GradientTape() as tape:
         outputs = [probe([face[None]], training=False) for probe in probes]
         features = [f for f, _ in outputs]
-        score = tf.add_n([p[:, target] for _, p in outputs]) / len(outputs)
+        score = tf.add_n([share * p[:, target] for (_, share), (_, p) in zip(networks, outputs, strict=True)])
     cam = np.zeros((INPUT_SIZE, INPUT_SIZE), np.float32)
     for feature, grads in zip(features, tape.gradient(score, features), strict=True):
         weights = tf.reduce_mean(grads[0], axis=(0, 1))
@@ -83,6 +102,12 @@ def occlusion(predictor: Predictor, face: np.ndarray, target: int, patch: int = 
         heat[y:y + patch, x:x + patch] += drop
         counts[y:y + patch, x:x + patch] += 1
     return _normalise(np.maximum(heat / np.maximum(counts, 1), 0))
+
+
+def _spatial_output(network: keras.Model) -> keras.KerasTensor:
+    layer = last_conv_layer(network)
+    assert layer is not None, "cam_networks returns only networks with a spatial convolution"
+    return layer.output
 
 
 def _normalise(heat: np.ndarray) -> np.ndarray:

@@ -104,12 +104,17 @@ def _member_shares(members: list[keras.Model], runs, dataset, weights: Sequence[
 
 
 def _copy_member_files(runs, out: Path) -> None:
+    """Each member's records into out/members/<name>/; a member that is itself an ensemble brings its own
+    members/ along, so the card can follow every network back to its training run."""
     for run in runs:
         member_dir = out / run_folder.MEMBERS_DIR / run.name
         member_dir.mkdir(parents=True, exist_ok=True)
         for name in MEMBER_FILES:
             if (run.folder / name).is_file():
                 shutil.copy2(run.folder / name, member_dir / name)
+        if (run.folder / run_folder.MEMBERS_DIR).is_dir():
+            shutil.copytree(run.folder / run_folder.MEMBERS_DIR, member_dir / run_folder.MEMBERS_DIR,
+                            dirs_exist_ok=True)
 
 
 def build_ensemble(run_dirs, out, data=None, split: str | None = None, weights: Sequence[float] | None = None,

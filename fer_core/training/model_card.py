@@ -211,11 +211,14 @@ def _ensemble_header(run) -> list[str]:
     ]
     for member in member_runs(run):
         ms, ev = member.settings, member.evaluation or {}
-        lines.append(f"| {member.name} | `{ms.get('arch')}` | {ms.get('parameters', 0):,} | {len(member.history)} "
+        inner = member_runs(member)
+        arch = f"`{ms.get('arch')}` of {', '.join(m.name for m in inner)}" if inner else f"`{ms.get('arch')}`"
+        epochs = "see its members" if inner else len(member.history)
+        lines.append(f"| {member.name} | {arch} | {ms.get('parameters', 0):,} | {epochs} "
                      f"| {ev.get('accuracy', float('nan')):.4f} | {ev.get('train_seconds', 0) / 3600:.2f} h"
                      f"{_epoch_time(member.history)}{_from_scratch(member)} |")
     # By name: a member copied into members/ and the same run reached through another member's --init-from.
-    chains = {step.name: step for member in member_runs(run) for step in _lineage(member)}
+    chains = {step.name: step for network in _networks(run) for step in _lineage(network)}
     lines += _member_weights_line(s)
     lines += ["", f"Training from scratch: {_training_hours(chains.values()):.2f} h over {len(chains)} distinct runs"
               f"{_ensemble_cpu_time(chains.values())} (members grown from one chain share its first runs; see "
@@ -274,14 +277,28 @@ def _member_weights_line(settings: dict) -> list[str]:
                 + (f", fitted on {fitted}." if fitted else ", as given.")]
 
 
+def _networks(run) -> list:
+    """The trained networks an ensemble averages, through ensembles of ensembles."""
+    return [network for member in member_runs(run)
+            for network in (_networks(member) if member.is_ensemble else [member])]
+
+
+def _ensemble_commands(run, out: str) -> list[str]:
+    """Every command that builds this ensemble: its members' training (a member ensemble's own commands first),
+    then the `ensemble` command itself."""
+    steps = [step for member in member_runs(run)
+             for step in (_ensemble_commands(member, f"runs/{member.name}") if member.is_ensemble
+                          else _lineage_commands(member, f"runs/{member.name}"))]
+    return [*steps, f"python -m fer_core ensemble {' '.join(f'runs/{m.name}' for m in member_runs(run))} "
+                    f"--out {out} --data {run.settings.get('data')}{_weighting_flags(run.settings)}"]
+
+
 def _reproduce(run) -> list[str]:
     s, out = run.settings, f"models/{run.name}"
     trained = s.get("experiment", run.name)
     if s.get("arch") == run_folder.ENSEMBLE_ARCH:
         # Members grown from one chain share its first runs; each run is trained once (dict keeps first order).
-        steps = list(dict.fromkeys(c for m in member_runs(run) for c in _lineage_commands(m, f"runs/{m.name}")))
-        steps.append(f"python -m fer_core ensemble {' '.join(f'runs/{m.name}' for m in member_runs(run))} "
-                     f"--out runs/{trained} --data {s.get('data')}{_weighting_flags(s)}")
+        steps = list(dict.fromkeys(_ensemble_commands(run, f"runs/{trained}")))
     else:
         steps = _lineage_commands(run, f"runs/{trained}")
     name = f" --name {run.name}" if trained != run.name else ""
