@@ -9,6 +9,7 @@ Prints a table and writes JSON. Not a test: nothing here asserts a time.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
 import platform
@@ -37,10 +38,19 @@ PHOTOS = ("photo_5.jpg", "photo_13.jpg", "photo_23.jpg", "photo_21.jpg", "photo_
 def machine() -> dict:
     model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
                  platform.processor())
-    import tensorflow as tf
-
+    # The installed version, read from the package's metadata: importing TensorFlow would cost seconds and memory
+    # that the benchmarks measuring start-up and footprint must not include.
     return {"cpu": model, "cores": len(os.sched_getaffinity(0)), "python": platform.python_version(),
-            "tensorflow": tf.__version__, "platform": platform.platform()}
+            "tensorflow": _installed_version("tensorflow-cpu", "tensorflow"), "platform": platform.platform()}
+
+
+def _installed_version(*distributions: str) -> str | None:
+    for name in distributions:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None
 
 
 def timed(fn, *args) -> float:
