@@ -43,6 +43,12 @@ def speed_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> list[str]:
     return [flag for flag in _SPEED_FLAGS if flag in flags]
 
 
+def native_bfloat16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether the CPU computes bfloat16 itself (AVX-512 BF16 or AMX); elsewhere it is emulated, slower than
+    float32."""
+    return bool({"avx512_bf16", "amx_bf16"} & set(speed_flags(cpuinfo)))
+
+
 def describe(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
     """One line for records of where a model was trained or timed, e.g. 'x86_64, 2 cores, avx2 avx512f'."""
     flags = speed_flags(cpuinfo)

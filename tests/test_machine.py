@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from fer_core.machine import describe, keep_freed_memory, speed_flags, usable_cores
+from fer_core.machine import describe, keep_freed_memory, native_bfloat16, speed_flags, usable_cores
 from helpers import REPO_ROOT
 
 # Two threads allocate and free large buffers over and over, as a training step's kernels do; the script prints
@@ -41,6 +41,9 @@ def test_speed_flags_are_read_from_cpuinfo_in_a_fixed_order(tmp_path):
                        "processor\t: 1\nflags\t\t: fpu sse2 avx512_bf16 avx2 avx512f avx512bw\n")
     assert speed_flags(cpuinfo) == ["avx2", "avx512f", "avx512_bf16"]
     assert describe(cpuinfo) == f"{platform.machine()}, {usable_cores()} cores, avx2 avx512f avx512_bf16"
+    assert native_bfloat16(cpuinfo)
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 avx512f\n")
+    assert not native_bfloat16(cpuinfo) and not native_bfloat16(tmp_path / "missing")
 
 
 def test_a_machine_without_cpuinfo_is_described_by_its_cores(tmp_path):

@@ -72,11 +72,14 @@ def test_a_run_in_parts_stops_and_resumes(synthetic_dataset, tmp_path):
     assert "schedule_changes" not in json.loads((run / "settings.json").read_text())
 
 
-def test_a_bfloat16_run_trains_in_bfloat16_and_saves_a_float32_model(synthetic_dataset, tmp_path):
+def test_a_bfloat16_run_trains_in_bfloat16_and_saves_a_float32_model(synthetic_dataset, tmp_path, monkeypatch,
+                                                                     caplog):
     run = tmp_path / "bf16"
     settings = TrainSettings(data=str(synthetic_dataset / "folder"), out=str(run), epochs=1, batch_size=32,
                              arch="vgg_fast", augment=False, precision="bfloat16")
+    monkeypatch.setattr("fer_core.machine.native_bfloat16", lambda: False)  # as on a CPU without AVX-512 BF16
     assert train(settings, verbose=0)["n"] == 35
+    assert "bfloat16 is emulated here" in caplog.text
     assert keras.config.dtype_policy().name == "float32"  # the caller's policy is left as it was
     trained = keras.models.load_model(run / "checkpoint" / "last.keras")
     policies = {layer.name: layer.dtype_policy.name for layer in trained.layers}

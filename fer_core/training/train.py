@@ -10,6 +10,7 @@ import contextlib
 import csv
 import dataclasses
 import json
+import logging
 import math
 import time
 from pathlib import Path
@@ -31,6 +32,8 @@ from fer_core.training.evaluation import write_evaluations
 from fer_core.training.model_card import write_model_card
 from fer_core.training.settings import TrainSettings
 from fer_core.training.teacher import teacher_targets
+
+log = logging.getLogger(__name__)
 
 # seconds: wall-clock per epoch; cpu_seconds: the process's CPU time over it, all threads (core-seconds), which
 # stays comparable when runs share the machine's cores.
@@ -312,6 +315,9 @@ def train(settings: TrainSettings, resume: bool = False, verbose: int = 2, stop_
     stop_after ends this part before settings.epochs (the run then continues with resume=True)."""
     run_dir = Path(settings.out)
     run_dir.mkdir(parents=True, exist_ok=True)
+    if settings.precision == "bfloat16" and not machine.native_bfloat16():
+        log.warning("this CPU has neither AVX-512 BF16 nor AMX: bfloat16 is emulated here and trains far slower "
+                    "than --precision float32")
     state_file = run_dir / run_folder.CHECKPOINT_DIR / "state.json"
     settings_file = run_dir / run_folder.SETTINGS_FILE
     keras.utils.set_random_seed(settings.seed)
