@@ -310,6 +310,22 @@ def _load_teacher(settings: TrainSettings, classes) -> Predictor | None:
     return teacher
 
 
+def _start_or_resume(run_dir: Path, settings: TrainSettings, num_classes: int, resume: bool):
+    """(model, first epoch, best validation accuracy so far, training seconds so far) for a run that resumes from
+    its checkpoint, or for a fresh run whose earlier files are cleared."""
+    state_file = run_dir / run_folder.CHECKPOINT_DIR / "state.json"
+    if resume and state_file.exists():
+        state = json.loads(state_file.read_text())
+        model = keras.models.load_model(run_dir / run_folder.CHECKPOINT_DIR / "last.keras")  # keeps its policy
+        _truncate_history(run_dir / run_folder.HISTORY_FILE, state["epoch"])
+        return model, state["epoch"], state["best_val_accuracy"], state["train_seconds"]
+    for name in (run_folder.HISTORY_FILE, run_folder.MODEL_FILE, f"{run_folder.CHECKPOINT_DIR}/{SWA_FILE}"):
+        (run_dir / name).unlink(missing_ok=True)
+    with dtype_policy(DTYPE_POLICIES[settings.precision]):
+        model = _new_model(settings, num_classes)
+    return model, 0, -1.0, 0.0
+
+
 def train(settings: TrainSettings, resume: bool = False, verbose: int = 2, stop_after: int | None = None):
     """Train (or resume) one run into settings.out; returns the final evaluation of the best model, or None when
     stop_after ends this part before settings.epochs (the run then continues with resume=True)."""
@@ -318,7 +334,6 @@ def train(settings: TrainSettings, resume: bool = False, verbose: int = 2, stop_
     if settings.precision == "bfloat16" and not machine.native_bfloat16():
         log.warning("this CPU has neither AVX-512 BF16 nor AMX: bfloat16 is emulated here and trains far slower "
                     "than --precision float32")
-    state_file = run_dir / run_folder.CHECKPOINT_DIR / "state.json"
     settings_file = run_dir / run_folder.SETTINGS_FILE
     keras.utils.set_random_seed(settings.seed)
 
@@ -330,17 +345,7 @@ def train(settings: TrainSettings, resume: bool = False, verbose: int = 2, stop_
     classes = list(train_set.classes)
     num_classes = len(classes)
 
-    if resume and state_file.exists():
-        state = json.loads(state_file.read_text())
-        model = keras.models.load_model(run_dir / run_folder.CHECKPOINT_DIR / "last.keras")  # keeps its policy
-        initial_epoch, best, elapsed = state["epoch"], state["best_val_accuracy"], state["train_seconds"]
-        _truncate_history(run_dir / run_folder.HISTORY_FILE, initial_epoch)
-    else:
-        for name in (run_folder.HISTORY_FILE, run_folder.MODEL_FILE, f"{run_folder.CHECKPOINT_DIR}/{SWA_FILE}"):
-            (run_dir / name).unlink(missing_ok=True)
-        with dtype_policy(DTYPE_POLICIES[settings.precision]):
-            model = _new_model(settings, num_classes)
-        initial_epoch, best, elapsed = 0, -1.0, 0.0
+    model, initial_epoch, best, elapsed = _start_or_resume(run_dir, settings, num_classes, resume)
     teacher = _load_teacher(settings, classes)
     fixed, fixed_sha256 = _fixed_teacher_targets(teacher, images, settings) if teacher is not None else (None, None)
     _write_settings(settings_file, settings, initial_epoch, model, classes, len(images), len(val_set.images),
