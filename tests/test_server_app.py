@@ -18,6 +18,7 @@ from PIL import Image
 from fer_core.inference.files import ImageRecord
 from fer_core.inference.pipeline import Analyzer
 from fer_core.inference.predictor import Predictor
+from fer_core.runs.registry import DEFAULT_MODEL
 from fer_core.server.app import create_app
 from fer_core.server.body import read_limited, uploads_from_body
 from fer_core.server.config import ServerConfig
@@ -65,7 +66,7 @@ def test_an_image_gets_the_same_record_as_the_analyze_command(client):
     assert {k: raw.json()[k] for k in expected} == expected
     assert form.json()["image"] == "picture.png"  # the client's name, never a path
     assert form.json()["faces"] == expected["faces"]
-    assert raw.json()["model"] == "fer-default-1.1" and (raw.json()["width"], raw.json()["height"]) == (320, 240)
+    assert raw.json()["model"] == DEFAULT_MODEL and (raw.json()["width"], raw.json()["height"]) == (320, 240)
 
 
 def test_query_parameters_choose_the_model_detector_and_tta(client):
