@@ -40,6 +40,9 @@ log = logging.getLogger(__name__)
 HISTORY_FIELDS = ["epoch", "loss", "accuracy", "val_loss", "val_accuracy", "learning_rate", "seconds",
                   "swa_val_accuracy", "cpu_seconds"]
 SWA_FILE = "swa.npz"
+# The checkpoint that --resume reads: the network with its optimizer state, and where the run stood.
+LAST_MODEL_FILE = "last.keras"
+STATE_FILE = "state.json"
 
 
 class FaceBatches(keras.utils.PyDataset):
@@ -171,11 +174,11 @@ class RunRecorder(keras.callbacks.Callback):
     def _save_checkpoint(self, epoch: int) -> None:
         """What --resume needs: the network with its optimizer state, the weight average, the epoch and the best."""
         self.checkpoint.mkdir(exist_ok=True)
-        self.model.save(self.checkpoint / "last.keras")
+        self.model.save(self.checkpoint / LAST_MODEL_FILE)
         if self.average.count:
             self.average.save(self.checkpoint / SWA_FILE)
         state = {"epoch": epoch + 1, "best_val_accuracy": self.best, "train_seconds": round(self.elapsed, 1)}
-        (self.checkpoint / "state.json").write_text(json.dumps(state, indent=2))
+        (self.checkpoint / STATE_FILE).write_text(json.dumps(state, indent=2))
 
 
 # Keras dtype policy of each --precision: mixed_bfloat16 computes in bfloat16 and keeps the weights in float32.
@@ -313,10 +316,11 @@ def _load_teacher(settings: TrainSettings, classes) -> Predictor | None:
 def _start_or_resume(run_dir: Path, settings: TrainSettings, num_classes: int, resume: bool):
     """(model, first epoch, best validation accuracy so far, training seconds so far) for a run that resumes from
     its checkpoint, or for a fresh run whose earlier files are cleared."""
-    state_file = run_dir / run_folder.CHECKPOINT_DIR / "state.json"
+    checkpoint = run_dir / run_folder.CHECKPOINT_DIR
+    state_file = checkpoint / STATE_FILE
     if resume and state_file.exists():
         state = json.loads(state_file.read_text())
-        model = keras.models.load_model(run_dir / run_folder.CHECKPOINT_DIR / "last.keras")  # keeps its policy
+        model = keras.models.load_model(checkpoint / LAST_MODEL_FILE)  # keeps its policy
         _truncate_history(run_dir / run_folder.HISTORY_FILE, state["epoch"])
         return model, state["epoch"], state["best_val_accuracy"], state["train_seconds"]
     for name in (run_folder.HISTORY_FILE, run_folder.MODEL_FILE, f"{run_folder.CHECKPOINT_DIR}/{SWA_FILE}"):
