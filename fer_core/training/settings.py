@@ -21,8 +21,8 @@ def _option(default, help: str, line: int | None = None, **argparse_extra):
 class TrainSettings:
     data: str = _option(None, "dataset folder (train/ and test/ inside) or fer2013.csv", line=0, required=True)
     out: str = _option(None, "run folder to write", line=0, required=True)
-    arch: str = _option("mini_xception", "mini_xception, vgg, vgg_fast, vgg_fast_wide, vgg_full5 or mobilenet_v2 "
-                        "(ImageNet-initialised)", line=1)
+    arch: str = _option("mini_xception", "mini_xception, vgg, vgg_fast, vgg_fast_wide, vgg_full5, or "
+                        "mobilenet_v2 or efficientnet_lite0 (both ImageNet-initialised)", line=1)
     epochs: int = _option(30, "total epochs, including any already done", line=1)
     batch_size: int = _option(64, "faces per batch", line=1)
     learning_rate: float = _option(1e-3, "peak learning rate", line=2, flag="--lr")
