@@ -34,16 +34,12 @@ def state() -> dict[str, np.ndarray]:
     return read_state_dict(weights_path())
 
 
-def _conv(x: np.ndarray, weight: np.ndarray, stride: int, depthwise: bool) -> np.ndarray:
-    return conv(x, weight, stride, depthwise)
-
-
 def _bn(x: np.ndarray, state: dict[str, np.ndarray], key: str) -> np.ndarray:
     return batch_norm(x, state, key, 1e-5)
 
 
 def _conv_bn_relu(x, state, key, stride=1, depthwise=False):
-    return np.clip(_bn(_conv(x, state[f"{key}.0.weight"], stride, depthwise), state, f"{key}.1"), 0, 6)
+    return np.clip(_bn(conv(x, state[f"{key}.0.weight"], stride, depthwise), state, f"{key}.1"), 0, 6)
 
 
 def torchvision_logits(image_chw: np.ndarray, state: dict[str, np.ndarray]) -> np.ndarray:
@@ -57,7 +53,7 @@ def torchvision_logits(image_chw: np.ndarray, state: dict[str, np.ndarray]) -> n
                 h = _conv_bn_relu(h, state, f"{key}.0")
                 part = 1
             h = _conv_bn_relu(h, state, f"{key}.{part}", stride=stride, depthwise=True)
-            h = _bn(_conv(h, state[f"{key}.{part + 1}.weight"], 1, False), state, f"{key}.{part + 2}")
+            h = _bn(conv(h, state[f"{key}.{part + 1}.weight"], 1, False), state, f"{key}.{part + 2}")
             x = x + h if stride == 1 and channels == out_channels else h
             channels, index = out_channels, index + 1
     x = _conv_bn_relu(x, state, f"features.{index}")
