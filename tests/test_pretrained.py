@@ -21,6 +21,7 @@ from fer_core.training.pretrained import (  # noqa: E402
     imagenet_classifier,
     load_torchvision_weights,
     mobilenet_v2_faces,
+    rgb_backbone_input,
     weights_path,
 )
 from fer_core.training.torch_weights import LEGACY_MAGIC, read_state_dict  # noqa: E402
@@ -82,12 +83,27 @@ def test_face_model_takes_the_products_input_and_starts_from_imagenet(state) -> 
     assert_face_probabilities(model)
 
 
-def test_the_converted_face_model_gives_kerass_probabilities_at_every_batch_size(state) -> None:
+@pytest.mark.parametrize("size", [96, 64, 48])
+def test_the_backbone_sees_the_face_whole_at_its_size(size: int) -> None:
+    """A left-to-right ramp stays a ramp, end to end, at every backbone size, 64 px's up-then-average included."""
+    faces = keras.Input((48, 48, 1))
+    resize = keras.Model(faces, rgb_backbone_input(faces, (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), size))
+    ramp = np.tile(np.linspace(0, 1, 48, dtype=np.float32), (48, 1))[None, :, :, None]
+    rgb = np.asarray(resize(ramp))
+    assert rgb.shape == (1, size, size, 3)
+    np.testing.assert_allclose(rgb[..., 0], rgb[..., 2])
+    row = rgb[0, size // 2, :, 0]
+    assert np.all(np.diff(row) >= -1e-6) and row[0] < 0.02 and row[-1] > 0.98
+    np.testing.assert_allclose(rgb[0, :, :, 0], np.tile(row, (size, 1)), atol=1e-6)
+
+
+@pytest.mark.parametrize("size", [96, 64])
+def test_the_converted_face_model_gives_kerass_probabilities_at_every_batch_size(state, size: int) -> None:
     """A batch norm left in training mode by the export would normalise by each batch's statistics and update its
     own on every call: the answers would then depend on the batch and drift from call to call."""
     from fer_core.inference import tflite
 
-    model = mobilenet_v2_faces(7)
+    model = mobilenet_v2_faces(7, size=size)
     # Batch-norm statistics unlike ImageNet's, as fine-tuning leaves them, so that a training-mode export shows.
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):

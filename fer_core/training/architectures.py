@@ -10,7 +10,7 @@ from keras import layers, regularizers
 from fer_core.errors import UsageError
 from fer_core.inference.preprocess import INPUT_SIZE
 from fer_core.training.efficientnet_lite import efficientnet_lite0_faces
-from fer_core.training.pretrained import mobilenet_v2_faces
+from fer_core.training.pretrained import mobilenet_v2_64_faces, mobilenet_v2_faces
 
 INPUT_SHAPE = (INPUT_SIZE, INPUT_SIZE, 1)
 
@@ -88,7 +88,8 @@ def vgg_full5(num_classes: int) -> keras.Model:
 
 ARCHITECTURES: dict[str, Callable[[int], keras.Model]] = {
     "mini_xception": mini_xception, "vgg": vgg, "vgg_fast": vgg_fast, "vgg_fast_wide": vgg_fast_wide,
-    "vgg_full5": vgg_full5, "mobilenet_v2": mobilenet_v2_faces, "efficientnet_lite0": efficientnet_lite0_faces}
+    "vgg_full5": vgg_full5, "mobilenet_v2": mobilenet_v2_faces,
+    "mobilenet_v2_64": mobilenet_v2_64_faces, "efficientnet_lite0": efficientnet_lite0_faces}
 
 
 def build_model(arch: str, num_classes: int = 7) -> keras.Model:
