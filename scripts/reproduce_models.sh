@@ -26,8 +26,9 @@ step() {
 
 if [ -z "${DRY_RUN:-}" ]; then
   bash scripts/setup.sh
-  # Two runs train on the torch backend, 1.6x faster than TensorFlow here; PyTorch is not an app requirement.
-  "$PY" -c "import torch" 2> /dev/null || "$PY" -m pip install --quiet torch
+  # Runs train on the torch backend, 1.6x faster than TensorFlow here; PyTorch is not an app requirement. Pinned to
+  # the release the shipped runs used: an open range can pull a CUDA build of several GB.
+  "$PY" -c "import torch" 2> /dev/null || "$PY" -m pip install --quiet "torch==2.13.0"
 fi
 
 scorecard() {  # what users see, measured before shipping so that the card includes it
