@@ -33,6 +33,9 @@ def test_train_writes_run_files_and_resume_continues(synthetic_dataset, tmp_path
     assert sum(record["class_counts"]["test"].values()) == recorded["val_images"] == 35
     assert set(first) >= {"accuracy", "macro_f1", "per_class", "confusion_matrix", "labels", "n"}
     assert first["n"] == 35
+    # The run's model is for inference: its optimizer state lives only in the checkpoint, for --resume.
+    assert getattr(keras.models.load_model(run / "model.keras"), "optimizer", None) is None
+    assert keras.models.load_model(run / "checkpoint" / "last.keras").optimizer is not None
 
     settings.epochs = 3
     train(settings, resume=True, verbose=0)

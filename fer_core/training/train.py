@@ -169,7 +169,7 @@ class RunRecorder(keras.callbacks.Callback):
         for val, candidate in candidates:
             if val > self.best:
                 self.best = val
-                _float32_copy(candidate, self.settings).save(self.run_dir / run_folder.MODEL_FILE)
+                _inference_copy(candidate, self.settings).save(self.run_dir / run_folder.MODEL_FILE)
 
     def _save_checkpoint(self, epoch: int) -> None:
         """What --resume needs: the network with its optimizer state, the weight average, the epoch and the best."""
@@ -196,11 +196,10 @@ def dtype_policy(name: str):
         keras.config.set_dtype_policy(previous)
 
 
-def _float32_copy(model: keras.Model, settings: TrainSettings) -> keras.Model:
-    """The network as it is saved for inference. A .keras file keeps each layer's dtype policy, and the app, TFLite
-    and evaluation compute in float32, so a bfloat16 run's weights (float32 themselves) go into a float32 build."""
-    if settings.precision == "float32":
-        return model
+def _inference_copy(model: keras.Model, settings: TrainSettings) -> keras.Model:
+    """The network as it is saved for inference: rebuilt uncompiled, so the file carries no optimizer state (Adam's
+    two moments would triple it, and --resume reads them from the checkpoint), and in float32, because a .keras file
+    keeps each layer's dtype policy while the app, TFLite and evaluation compute in float32."""
     with dtype_policy("float32"):
         copy = build_model(settings.arch, model.output_shape[-1])
     copy.set_weights(model.get_weights())
