@@ -85,6 +85,18 @@ def test_converted_models_are_cached_by_the_model_file_hash(tiny_model, tmp_path
     assert Predictor.load(tiny_model).engine == "tflite"
 
 
+def test_a_backend_that_cannot_convert_runs_a_cached_conversion(tiny_model, tmp_path, monkeypatch):
+    monkeypatch.setenv("FER_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(tflite, "available", lambda: False)  # as when Keras runs on torch
+    assert Predictor.load(tiny_model).engine == "function"  # nothing cached yet
+    monkeypatch.undo()
+    monkeypatch.setenv("FER_CACHE_DIR", str(tmp_path))
+    reference = Predictor.load(tiny_model)  # converts on TensorFlow and caches the file
+    monkeypatch.setattr(tflite, "available", lambda: False)
+    predictor = Predictor.load(tiny_model)
+    assert predictor.engine == "tflite" and predictor._fn.content == reference._fn.content
+
+
 def test_unknown_engine_is_refused(tiny_model):
     with pytest.raises(ValueError, match="unknown engine"):
         Predictor.load(tiny_model, engine="gpu")

@@ -174,9 +174,11 @@ class Predictor:
         self.engine = "function"
         if engine != "function":
             try:
-                if not tflite.available():
-                    raise RuntimeError("converting to TFLite needs Keras on the tensorflow backend")
-                content = tflite.converted(model, self.source) if self.source else tflite.convert(model)
+                content = tflite.cached_conversion(self.source) if self.source else None
+                if content is None:
+                    if not tflite.available():
+                        raise RuntimeError("converting to TFLite needs Keras on the tensorflow backend")
+                    content = tflite.converted(model, self.source) if self.source else tflite.convert(model)
                 self._fn, self.engine = tflite.TFLiteRunner(content), "tflite"
             except Exception as exc:
                 if engine == "tflite":

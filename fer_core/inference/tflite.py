@@ -57,13 +57,25 @@ def cache_dir() -> Path:
     return Path(os.environ.get("FER_CACHE_DIR") or Path.home() / ".cache" / "fer_core")
 
 
+def _cache_file(keras_path: Path) -> Path:
+    return cache_dir() / "tflite" / f"{file_digest(keras_path)}.tflite"
+
+
+def cached_conversion(keras_path: Path) -> bytes | None:
+    """The conversion of this exact .keras file that an earlier process cached, or None. Reading it needs no
+    TensorFlow, so a process on another Keras backend (training on torch) still runs the file on LiteRT."""
+    try:
+        return _cache_file(keras_path).read_bytes()
+    except OSError:
+        return None
+
+
 def converted(model: Any, keras_path: Path) -> bytes:
     """convert(model), read from the cache when this exact .keras file was converted before."""
-    cached = cache_dir() / "tflite" / f"{file_digest(keras_path)}.tflite"
-    try:
-        return cached.read_bytes()
-    except OSError:
-        pass
+    content = cached_conversion(keras_path)
+    if content is not None:
+        return content
+    cached = _cache_file(keras_path)
     content = convert(model)
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
