@@ -91,6 +91,26 @@ def test_reproduce_walks_warm_restarts_back_to_the_first_run(tmp_path):
     assert "from scratch over its 3 runs" in card
 
 
+def test_reproduce_builds_a_distilled_runs_teacher_first_and_warm_restarts_after_it(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    teacher = _run(runs, _evaluation(0.60, 0.25), _evaluation(0.62, 0.50))
+    student_settings = json.loads((teacher / "settings.json").read_text()) | {
+        "teacher": str(teacher / "model.keras"), "distill": 0.5, "teacher_tta": "mirror",
+        "init_from": "runs/run/model.keras", "learning_rate": 5e-05}
+    student = runs / "student"
+    student.mkdir()
+    (student / "settings.json").write_text(json.dumps(student_settings))
+    card = model_card(student)
+    reproduce = card.split("## Reproduce")[1]
+    # The teacher is also the run the student restarts from: trained once, before the student.
+    assert reproduce.count("--out runs/run ") == 1 and reproduce.count("python -m fer_core train") == 2
+    assert reproduce.index("--out runs/run ") < reproduce.index("--out runs/student ")
+    assert "--teacher runs/run/model.keras --distill 0.5" in reproduce and str(tmp_path) not in reproduce
+    assert "averaged over its 2 mirror TTA views, predicted on each augmented batch, weigh 0.5" in card
+
+
 def test_reproduce_keeps_a_starting_model_it_cannot_trace(tmp_path):
     run = _run(tmp_path, _evaluation(0.60, 0.25), _evaluation(0.62, 0.50))
     settings = json.loads((run / "settings.json").read_text()) | {"init_from": "elsewhere/model.keras"}

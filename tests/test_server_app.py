@@ -73,7 +73,7 @@ def test_query_parameters_choose_the_model_detector_and_tta(client):
     image = _picture(1)
     answer = client.post("/v1/analyze?model=camera&detector=haar&tta=multi&align=false", content=_png(image))
     assert answer.status_code == 200
-    assert answer.json()["model"] == "fer-camera-1.1" and answer.json()["tta"] == "multi"
+    assert answer.json()["model"] == "fer-camera-1.2" and answer.json()["tta"] == "multi"
     for query in ("model=mine", "detector=mtcnn", "threshold=2", "tta=all", "path=/etc/passwd"):
         refused = client.post(f"/v1/analyze?{query}", content=_png(image))
         assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_parameter", query

@@ -17,7 +17,7 @@ EXPERIMENTS_DIR = REPO_ROOT / "experiments"
 # Photos, videos and `evaluate` use the default model. Its card names the experiment it came from.
 DEFAULT_MODEL = "fer-default-1.3"
 # The live camera classifies every face of every frame, so it runs a lighter network; None means the default model.
-CAMERA_MODEL: str | None = "fer-camera-1.1"
+CAMERA_MODEL: str | None = "fer-camera-1.2"
 
 
 def default_model_path() -> Path:

@@ -13,10 +13,14 @@ from fer_core.training.settings import command_arguments
 
 def _starting_run(settings: dict):
     """The run whose model `--init-from` named, if its folder (with settings.json) is at hand, else None."""
-    init_from = settings.get("init_from")
-    if not init_from:
+    return _run_of(settings.get("init_from"))
+
+
+def _run_of(model_path: str | None):
+    """The run folder (with settings.json) that wrote model_path, if it is at hand, else None."""
+    if not model_path:
         return None
-    folder = Path(init_from).parent
+    folder = Path(model_path).parent
     # A run that was not shipped keeps its records (no weights) under experiments/, by name.
     candidates = [folder if folder.is_absolute() else base / folder for base in (Path.cwd(), registry.REPO_ROOT)]
     for candidate in [*candidates, registry.EXPERIMENTS_DIR / folder.name]:
@@ -52,8 +56,17 @@ def _lineage_commands(run, out: str) -> list[str]:
     chain, commands = _lineage(run), []
     for before, step in zip([None, *chain[:-1]], chain, strict=True):
         settings = step.settings | ({"init_from": f"runs/{before.name}/{run_folder.MODEL_FILE}"} if before else {})
+        teacher = _run_of(settings.get("teacher"))
+        if teacher is not None:
+            # A distilled run needs its teacher built first, under the name its --teacher gives.
+            commands += _commands_of(teacher, f"runs/{teacher.name}")
+            settings = settings | {"teacher": f"runs/{teacher.name}/{run_folder.MODEL_FILE}"}
         commands += _train_commands(settings, out if step is run else f"runs/{step.name}")
     return commands
+
+
+def _commands_of(run, out: str) -> list[str]:
+    return _ensemble_commands(run, out) if run.is_ensemble else _lineage_commands(run, out)
 
 
 def _train_commands(settings: dict, out: str) -> list[str]:
@@ -147,7 +160,7 @@ def _teacher(settings: dict) -> str:
     if not settings.get("teacher"):
         return ""
     mode = settings.get("teacher_tta", "none")
-    views = f", averaged over its {view_count(mode)} {TTA_LABELS[mode]} views," if mode != "none" else ""
+    views = f", averaged over its {view_count(mode)} {TTA_LABELS[mode]} views" if mode != "none" else ""
     cached = settings.get("teacher_targets_sha256")
     source = (f"computed once on the plain faces and cached as `{cached[:12]}`" if cached
               else "predicted on each augmented batch")
@@ -286,9 +299,7 @@ def _networks(run) -> list:
 def _ensemble_commands(run, out: str) -> list[str]:
     """Every command that builds this ensemble: its members' training (a member ensemble's own commands first),
     then the `ensemble` command itself."""
-    steps = [step for member in member_runs(run)
-             for step in (_ensemble_commands(member, f"runs/{member.name}") if member.is_ensemble
-                          else _lineage_commands(member, f"runs/{member.name}"))]
+    steps = [step for member in member_runs(run) for step in _commands_of(member, f"runs/{member.name}")]
     return [*steps, f"python -m fer_core ensemble {' '.join(f'runs/{m.name}' for m in member_runs(run))} "
                     f"--out {out} --data {run.settings.get('data')}{_weighting_flags(run.settings)}"]
 
@@ -296,11 +307,9 @@ def _ensemble_commands(run, out: str) -> list[str]:
 def _reproduce(run) -> list[str]:
     s, out = run.settings, f"models/{run.name}"
     trained = s.get("experiment", run.name)
-    if s.get("arch") == run_folder.ENSEMBLE_ARCH:
-        # Members grown from one chain share its first runs; each run is trained once (dict keeps first order).
-        steps = list(dict.fromkeys(_ensemble_commands(run, f"runs/{trained}")))
-    else:
-        steps = _lineage_commands(run, f"runs/{trained}")
+    # Members grown from one chain, or a teacher and its student, share runs; each is trained once (dict keeps
+    # first order).
+    steps = list(dict.fromkeys(_commands_of(run, f"runs/{trained}")))
     name = f" --name {run.name}" if trained != run.name else ""
     name += f" --tta {s['tta_default']}" if s.get("tta_default") else ""
     steps.append(f"python -m fer_core ship runs/{trained}{name}   # -> {out}/, the model saved without its optimizer "
