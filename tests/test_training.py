@@ -129,7 +129,11 @@ def test_distillation_blends_the_teachers_probabilities_into_the_targets(synthet
     train(TrainSettings(data=str(synthetic_dataset / "folder"), out=str(run), epochs=1, batch_size=32,
                         teacher=str(tiny_model), distill=0.5), verbose=0)
     assert json.loads((run / "settings.json").read_text())["teacher"] == str(tiny_model)
-    assert f"--teacher {tiny_model} --distill 0.5" in (run / "model_card.md").read_text()
+    # The card builds the teacher first, under the name its --teacher then gives.
+    reproduce = (run / "model_card.md").read_text().split("## Reproduce")[1]
+    teacher_run = f"runs/{tiny_model.parent.name}"
+    assert f"--teacher {teacher_run}/model.keras --distill 0.5" in reproduce
+    assert reproduce.index(f"--out {teacher_run} ") < reproduce.index("--out runs/student ")
     with pytest.raises(ValueError, match="teacher"):
         train(TrainSettings(data=str(synthetic_dataset / "folder"), out=str(tmp_path / "bad"), epochs=1,
                             classes=["happy", "sad"], teacher=str(tiny_model)), verbose=0)
@@ -208,7 +212,8 @@ def test_a_tta_teacher_gives_each_face_its_view_averaged_probabilities(synthetic
     train(TrainSettings(data=str(synthetic_dataset / "folder"), out=str(run), epochs=1, batch_size=32,
                         augment=False, teacher=str(tiny_model), teacher_tta="multi"), verbose=0)
     card = (run / "model_card.md").read_text()
-    assert f"--teacher {tiny_model} --distill 0.5" in card and "--teacher-tta multi" in card
+    assert f"--teacher runs/{tiny_model.parent.name}/model.keras --distill 0.5" in card
+    assert "--teacher-tta multi" in card
     assert "averaged over its 18 multi-view TTA views" in card
 
 
