@@ -1,13 +1,14 @@
 """Two models face by face: where each is right and the other wrong, and whether that difference is chance.
 
     .venv/bin/python -m benchmarks.paired_comparison --model-a models/fer-camera-1.0/model.keras \
-        --model-b runs/vgg_fast_long90/model.keras [--tta none|mirror]
+        --model-b runs/vgg_fast_long90/model.keras [--tta none|mirror] \
+        [--json benchmarks/results/paired_comparison.json]
 
 On PublicTest in original pixels (FER2013's labels), on PublicTest against the FER+ crowd's majority label (faces
 with a majority among the seven classes) and end to end on the Taiwanese development set (largest face, YuNet; no
 face found counts as wrong), counts the faces only model A gets right and only model B gets right, and
 gives the exact two-sided McNemar p-value: the chance of a split at least that uneven if both were equally good.
-Writes benchmarks/results/paired_comparison.json and prints a markdown table. Not a test.
+Writes the counts to --json and prints a markdown table. Not a test.
 """
 
 from __future__ import annotations
@@ -84,15 +85,15 @@ def main() -> None:
     parser.add_argument("--data", default=str(SHARED / "data" / "fer2013"))
     parser.add_argument("--raw", default=str(SHARED / "data" / "fer2013_raw"))
     parser.add_argument("--e2e", default=str(SHARED / "data" / "taiwanese"))
+    parser.add_argument("--json", default="benchmarks/results/paired_comparison.json")
     args = parser.parse_args()
     predictors = [Predictor.load(args.model_a), Predictor.load(args.model_b)]
     results = {"model_a": args.model_a, "model_b": args.model_b, "tta": args.tta,
                "raw": compare(*raw_correct(predictors, args.raw, args.tta)),
                "ferplus": compare(*ferplus_correct(predictors, args.data, args.tta)),
                "end_to_end": compare(*end_to_end_correct(predictors, args.e2e, args.tta))}
-    out = Path(__file__).resolve().parent / "results" / "paired_comparison.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
     print(f"A = {args.model_a}, B = {args.model_b}, TTA {args.tta}\n")
     print("| measure | faces | A | B | only A right | only B right | McNemar p |\n|---|---|---|---|---|---|---|")
     for measure in ("raw", "ferplus", "end_to_end"):
