@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.realtime import machine
+from fer_core.inference import tflite
 from fer_core.inference.preprocess import INPUT_SIZE, to_model_input
 from fer_core.machine import usable_cores
 from fer_core.training.architectures import ARCHITECTURES, build_model
@@ -35,13 +36,14 @@ CALIBRATION_FACES = 500
 
 
 def convert(model, mode: str, calibration: np.ndarray) -> bytes:
+    if mode == "float32":
+        return tflite.convert(model)
     import tensorflow as tf
 
     with tempfile.TemporaryDirectory() as saved:
         model.export(saved, format="tf_saved_model", verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(saved)
-        if mode != "float32":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
         if mode == "full_int8":
             def faces() -> Iterator[list[np.ndarray]]:
                 for index in range(len(calibration)):
@@ -50,18 +52,12 @@ def convert(model, mode: str, calibration: np.ndarray) -> bytes:
         return bytes(converter.convert())
 
 
-def _interpreter(content: bytes, batch: int):
+def latency_ms(content: bytes, repeats: int) -> float:
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_content=content, num_threads=usable_cores())
-    source = interpreter.get_input_details()[0]["index"]
-    interpreter.resize_tensor_input(source, [batch, INPUT_SIZE, INPUT_SIZE, 1])
     interpreter.allocate_tensors()
-    return interpreter, source, interpreter.get_output_details()[0]["index"]
-
-
-def latency_ms(content: bytes, repeats: int) -> float:
-    interpreter, source, _ = _interpreter(content, 1)
+    source = interpreter.get_input_details()[0]["index"]
     face = np.random.default_rng(0).random((1, INPUT_SIZE, INPUT_SIZE, 1), dtype=np.float32)
 
     def once() -> float:
@@ -72,20 +68,6 @@ def latency_ms(content: bytes, repeats: int) -> float:
 
     once()  # the first call packs the weights
     return 1e3 * statistics.median(once() for _ in range(repeats))
-
-
-def accuracy(content: bytes, faces: np.ndarray, labels: np.ndarray, batch: int = 32) -> float:
-    interpreter, source, result = _interpreter(content, batch)
-    predicted = []
-    for start in range(0, len(faces), batch):
-        chunk = faces[start:start + batch]
-        if len(chunk) != batch:
-            interpreter.resize_tensor_input(source, [len(chunk), INPUT_SIZE, INPUT_SIZE, 1])
-            interpreter.allocate_tensors()
-        interpreter.set_tensor(source, chunk)
-        interpreter.invoke()
-        predicted.append(interpreter.get_tensor(result).argmax(-1))
-    return float(np.mean(np.concatenate(predicted) == labels))
 
 
 def main() -> int:
@@ -101,18 +83,20 @@ def main() -> int:
     train = load_dataset(args.data, "train")
     chosen = np.random.default_rng(0).choice(len(train.labels), CALIBRATION_FACES, replace=False)
     calibration = to_model_input(train.images[chosen])
-    test = load_dataset(args.data, "test") if args.models else None
+    test = load_dataset(args.data, "test")
+    test_faces = to_model_input(test.images)
     results: dict = {"machine": machine(), "models": {}}
-    targets = [(path, keras.saving.load_model(path, compile=False)) for path in args.models]
-    targets += [(f"{arch} (untrained)", build_model(arch)) for arch in args.arch]
-    for name, model in targets:
+    targets = [(path, keras.saving.load_model(path, compile=False), True) for path in args.models]
+    targets += [(f"{arch} (untrained)", build_model(arch), False) for arch in args.arch]
+    for name, model, trained in targets:
         rows = results["models"][name] = {}
         for mode in MODES:
             content = convert(model, mode, calibration)
             row = rows[mode] = {"megabytes": round(len(content) / 1e6, 2),
                                 "batch1_ms": round(latency_ms(content, args.repeats), 3)}
-            if test is not None and not name.endswith("(untrained)"):
-                row["publictest_one_view"] = accuracy(content, to_model_input(test.images), test.labels)
+            if trained:
+                predicted = tflite.TFLiteRunner(content)(test_faces).argmax(-1)
+                row["publictest_one_view"] = float(np.mean(predicted == test.labels))
             print(f"{name} {mode}: " + ", ".join(f"{key} {value}" for key, value in row.items()), flush=True)
     Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
     return 0
