@@ -1,4 +1,5 @@
-"""Training throughput of `vgg_fast` on this machine: images/s of `keras.Model.fit` fed three ways.
+"""Training throughput of an architecture (`vgg_fast` unless --arch) on this machine: images/s of `keras.Model.fit`
+fed three ways.
 
 - arrays: model input prepared once and handed to fit as numpy arrays (the network's cost alone);
 - batches: `fer_core.training.train.FaceBatches` without augmentation (adds preprocessing and the PyDataset path);
@@ -10,7 +11,8 @@ two warm-up steps. Throughput does not depend on what the faces show. With --kee
 KERAS_BACKEND selects, and
 --precision bfloat16 times bfloat16 compute (native on CPUs with AVX-512 BF16 or AMX), as `train --precision` does:
 
-    python -m benchmarks.training_speed [--keep-freed-memory] [--precision bfloat16]
+    python -m benchmarks.training_speed [--keep-freed-memory] [--precision bfloat16] [--arch vgg_fast]
+                                        [--json benchmarks/results/training_speed.json]
     KERAS_BACKEND=torch python -m benchmarks.training_speed [--keep-freed-memory]
 """
 
@@ -82,6 +84,8 @@ def main(argv=None) -> None:
     parser.add_argument("--keep-freed-memory", action="store_true", help="as train runs: glibc keeps freed memory")
     parser.add_argument("--precision", choices=sorted(DTYPE_POLICIES), default="float32",
                         help="compute precision, as train --precision")
+    parser.add_argument("--json", default=str(RESULTS),
+                        help="results file, keyed by architecture, machine, backend and precision")
     args = parser.parse_args(argv)
     policy = DTYPE_POLICIES[args.precision]
     record = {"backend": keras.backend.backend(), "keras": keras.__version__, "machine": machine.describe(),
@@ -93,11 +97,12 @@ def main(argv=None) -> None:
     with dtype_policy(policy):
         record["feeds"] = measure(args.steps, args.arch, args.keep_freed_memory)
     print(json.dumps(record, indent=2))
-    stored = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
+    results = Path(args.json)
+    stored = json.loads(results.read_text()) if results.is_file() else {}
     malloc = "keep" if args.keep_freed_memory else "default"
     onednn = ", oneDNN on" if record["onednn"] else ""
-    stored[f"{record['machine']}: {record['backend']}{onednn}, {malloc} malloc, {policy}"] = record
-    RESULTS.write_text(json.dumps(stored, indent=2) + "\n")
+    stored[f"{args.arch} on {record['machine']}: {record['backend']}{onednn}, {malloc} malloc, {policy}"] = record
+    results.write_text(json.dumps(stored, indent=2) + "\n")
 
 
 if __name__ == "__main__":

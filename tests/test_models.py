@@ -22,6 +22,15 @@ def test_mini_xception_is_about_60k_parameters():
     assert build_model("mini_xception", num_classes=3).output_shape == (None, 3)
 
 
+def test_vgg_khaireddin_has_the_papers_shape():
+    model = build_model("vgg_khaireddin")
+    dense = [layer.units for layer in model.layers if layer.__class__.__name__ == "Dense"]
+    convs = [layer.filters for layer in model.layers if layer.__class__.__name__ == "Conv2D"]
+    assert convs == [64, 64, 128, 128, 256, 256, 512, 512]
+    assert dense == [4096, 4096, 7]
+    assert 40_000_000 <= model.count_params() <= 41_000_000
+
+
 def test_unknown_architecture():
     with pytest.raises(ValueError, match="unknown architecture"):
         build_model("resnet9000")

@@ -21,7 +21,7 @@ def _option(default, help: str, line: int | None = None, **argparse_extra):
 class TrainSettings:
     data: str = _option(None, "dataset folder (train/ and test/ inside) or fer2013.csv", line=0, required=True)
     out: str = _option(None, "run folder to write", line=0, required=True)
-    arch: str = _option("mini_xception", "mini_xception, vgg, vgg_fast, vgg_fast_wide, vgg_full5, or "
+    arch: str = _option("mini_xception", "mini_xception, vgg, vgg_fast, vgg_fast_wide, vgg_full5, vgg_khaireddin, or "
                         "mobilenet_v2 (96 px), mobilenet_v2_64 or efficientnet_lite0 (ImageNet-initialised)", line=1)
     epochs: int = _option(30, "total epochs, including any already done", line=1)
     batch_size: int = _option(64, "faces per batch", line=1)
