@@ -42,6 +42,19 @@ def mini_xception(num_classes: int, l2: float = 0.01) -> keras.Model:
     return keras.Model(inputs, outputs, name="mini_xception")
 
 
+def _vgg_stages(x, widths, stage_dropout: float = 0.0, conv_bias: bool = False):
+    """Per width, two 3x3 conv-BN-ReLU and a 2x2 max-pool (then dropout, if any)."""
+    for width in widths:
+        for _ in range(2):
+            x = layers.Conv2D(width, 3, padding="same", use_bias=conv_bias)(x)
+            x = layers.BatchNormalization()(x)
+            x = layers.Activation("relu")(x)
+        x = layers.MaxPooling2D(2)(x)
+        if stage_dropout:
+            x = layers.Dropout(stage_dropout)(x)
+    return x
+
+
 def vgg(num_classes: int, widths=(32, 64, 128, 256), dense: int = 256, dropout: float = 0.4,
         stem_stride: int = 1) -> keras.Model:
     """VGG-style CNN with batch norm: per stage two 3x3 conv-BN-ReLU and a 2x2 max-pool.
@@ -53,13 +66,7 @@ def vgg(num_classes: int, widths=(32, 64, 128, 256), dense: int = 256, dropout: 
         x = layers.Conv2D(widths[0], 3, strides=stem_stride, padding="same", use_bias=False)(x)
         x = layers.BatchNormalization()(x)
         x = layers.Activation("relu")(x)
-    for width in widths:
-        for _ in range(2):
-            x = layers.Conv2D(width, 3, padding="same", use_bias=False)(x)
-            x = layers.BatchNormalization()(x)
-            x = layers.Activation("relu")(x)
-        x = layers.MaxPooling2D(2)(x)
-        x = layers.Dropout(dropout / 2)(x)
+    x = _vgg_stages(x, widths, stage_dropout=dropout / 2)
     x = layers.GlobalAveragePooling2D()(x)
     x = layers.Dense(dense, use_bias=False)(x)
     x = layers.BatchNormalization()(x)
@@ -91,14 +98,7 @@ def vgg_khaireddin(num_classes: int) -> keras.Model:
     conv-BN-ReLU at 64-128-256-512 wide, each max-pooled, flattened into two 4096-wide dense layers with dropout 0.2.
     About 40M parameters (35.7M of them dense): here to measure what that shape costs per face and per epoch."""
     inputs = keras.Input(INPUT_SHAPE, name="face")
-    x = inputs
-    for width in (64, 128, 256, 512):
-        for _ in range(2):
-            x = layers.Conv2D(width, 3, padding="same")(x)
-            x = layers.BatchNormalization()(x)
-            x = layers.Activation("relu")(x)
-        x = layers.MaxPooling2D(2)(x)
-    x = layers.Flatten()(x)
+    x = layers.Flatten()(_vgg_stages(inputs, (64, 128, 256, 512), conv_bias=True))  # biased convs, as the paper's
     for _ in range(2):
         x = layers.Dense(4096)(x)
         x = layers.Dropout(0.2)(x)
